@@ -1,0 +1,47 @@
+# LedgerFlow Schema. `make migrate` and `make test` work from a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install migrate test lint format showmigrations runserver embedded-stop clean
+
+help:  ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)  ## Create .venv and install the project with its dev tools
+
+migrate: $(STAMP)  ## Apply migrations to DATABASE_URL (or the embedded database when unset)
+	LEDGERFLOW_ENV=$${LEDGERFLOW_ENV:-development} $(BIN)/python manage.py migrate
+
+showmigrations: $(STAMP)  ## Show applied and pending migrations
+	LEDGERFLOW_ENV=$${LEDGERFLOW_ENV:-development} $(BIN)/python manage.py showmigrations
+
+runserver: $(STAMP)  ## Run the admin locally
+	LEDGERFLOW_ENV=$${LEDGERFLOW_ENV:-development} $(BIN)/python manage.py runserver
+
+test: $(STAMP)  ## Lint, then run the whole test suite against real PostgreSQL
+	$(MAKE) --no-print-directory lint
+	LEDGERFLOW_ENV=test $(BIN)/pytest
+
+lint: $(STAMP)  ## ruff, and models/migrations agreement
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	LEDGERFLOW_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(STAMP)  ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+embedded-stop:  ## Stop the embedded PostgreSQL, if it runs
+	$(BIN)/python -c "from pathlib import Path; from ledgerflow.db import embedded; embedded.stop(Path.cwd())"
+
+clean: embedded-stop  ## Remove the virtual environment and the embedded database
+	rm -rf $(VENV) .pgembedded

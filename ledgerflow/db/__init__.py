@@ -1,0 +1,1 @@
+"""The database toolbox: the fields, expressions and migration operations the schema needs."""

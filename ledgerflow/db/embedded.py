@@ -1,0 +1,173 @@
+"""The embedded PostgreSQL used when ``DATABASE_URL`` is not set (development and tests).
+
+A private cluster under ``.pgembedded/`` in the checkout, listening only on a Unix socket, so it
+never competes with a machine's own server for a port. Binaries come from the machine's
+PostgreSQL (``pg_ctl``/``initdb`` on PATH or under ``/usr/lib/postgresql``) or, failing that, from
+the ``pgserver`` wheel. PostgreSQL refuses to run as root, so as root the cluster runs as an
+unprivileged user (``LEDGERFLOW_EMBEDDED_USER``, default ``postgres``, else ``nobody``).
+"""
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+DATABASE_NAME = "ledgerflow"
+SUPERUSER = "postgres"
+# Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.5432".
+_MAX_SOCKET_DIR = 90
+
+INSTALL_HINT = (
+    "Install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; macOS: "
+    "brew install postgresql), or on Python 3.12 and older `pip install pgserver`, or set "
+    "DATABASE_URL to an existing PostgreSQL database."
+)
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    pass
+
+
+def root_dir(base_dir):
+    return Path(base_dir) / ".pgembedded"
+
+
+def socket_dir(base_dir):
+    preferred = root_dir(base_dir) / "run"
+    if len(str(preferred)) <= _MAX_SOCKET_DIR:
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"ledgerflow-pg-{digest}"
+
+
+def database_url(base_dir):
+    """The URL of the embedded database; it may not be running yet (see ``ensure_running``)."""
+    encoded = str(socket_dir(base_dir)).replace("/", "%2F")
+    return f"postgres://{SUPERUSER}@{encoded}/{DATABASE_NAME}"
+
+
+def find_bin_dir():
+    """The directory holding ``pg_ctl`` and ``initdb``: the machine's first, then pgserver's."""
+    candidates = []
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    candidates += sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    try:
+        import pgserver
+
+        candidates.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
+    except ImportError:
+        pass
+    for candidate in candidates:
+        if (candidate / "pg_ctl").is_file() and (candidate / "initdb").is_file():
+            return candidate
+    raise EmbeddedDatabaseError(
+        f"No PostgreSQL server binaries (pg_ctl, initdb) found. {INSTALL_HINT}"
+    )
+
+
+def _run_as():
+    """The unprivileged account to run the cluster as when we are root, else None."""
+    if os.geteuid() != 0:
+        return None
+    for name in (os.environ.get("LEDGERFLOW_EMBEDDED_USER"), "postgres", "nobody"):
+        if not name:
+            continue
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise EmbeddedDatabaseError(
+        "Running as root, and PostgreSQL refuses to run as root; no unprivileged user "
+        "(postgres or nobody) exists. Create one and set LEDGERFLOW_EMBEDDED_USER to it."
+    )
+
+
+def _command(account, *args):
+    if account is None:
+        return list(args)
+    return ["runuser", "-u", account.pw_name, "--", *args]
+
+
+def _run(account, *args, check=True):
+    result = subprocess.run(_command(account, *map(str, args)), capture_output=True, text=True)
+    if check and result.returncode != 0:
+        output = (result.stderr or result.stdout).strip()
+        raise EmbeddedDatabaseError(f"{Path(str(args[0])).name} failed: {output}")
+    return result
+
+
+def _own(path, account):
+    path.mkdir(parents=True, exist_ok=True)
+    if account is not None:
+        os.chown(path, account.pw_uid, account.pw_gid)
+
+
+def ensure_running(base_dir):
+    """Initialise (once) and start (unless already running) the embedded cluster; create the
+    database. Returns the database URL."""
+    base = root_dir(base_dir)
+    data, run, log = base / "data", socket_dir(base_dir), base / "postgres.log"
+    bin_dir = find_bin_dir()
+    account = _run_as()
+    base.mkdir(parents=True, exist_ok=True)
+    _own(run, account)
+    if not (data / "PG_VERSION").is_file():
+        _own(data, account)
+        os.chmod(data, 0o700)
+        _run(
+            account,
+            bin_dir / "initdb",
+            "-D",
+            data,
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+        )
+    if _run(account, bin_dir / "pg_ctl", "status", "-D", data, check=False).returncode != 0:
+        if account is not None and not log.exists():
+            log.touch()
+            os.chown(log, account.pw_uid, account.pw_gid)
+        _run(
+            account,
+            bin_dir / "pg_ctl",
+            "start",
+            "-D",
+            data,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            log,
+            "-o",
+            f"-c listen_addresses='' -k {run}",
+        )
+    _create_database(run)
+    return database_url(base_dir)
+
+
+def stop(base_dir):
+    data = root_dir(base_dir) / "data"
+    if (data / "PG_VERSION").is_file():
+        _run(_run_as(), find_bin_dir() / "pg_ctl", "stop", "-D", data, "-m", "fast", check=False)
+
+
+def _create_database(run):
+    import psycopg
+
+    with psycopg.connect(host=str(run), user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')

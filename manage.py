@@ -1,0 +1,16 @@
+#!/usr/bin/env python
+"""Django's command-line utility for the LedgerFlow schema project."""
+
+import os
+import sys
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledgerflow.settings")
+    from ledgerflow.cli import run
+
+    sys.exit(run(sys.argv))
+
+
+if __name__ == "__main__":
+    main()

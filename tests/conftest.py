@@ -1,0 +1,11 @@
+import pytest
+from django.conf import settings
+
+from ledgerflow.db import embedded
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """Without DATABASE_URL the suite runs on the embedded PostgreSQL: start it first."""
+    if settings.USES_EMBEDDED_DATABASE:
+        embedded.ensure_running(settings.BASE_DIR)
