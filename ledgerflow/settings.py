@@ -153,3 +153,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Schema docs (manage.py schema_docs): the pg_dump binary; empty means the one on PATH.
+LEDGERFLOW_PG_DUMP = env.str("LEDGERFLOW_PG_DUMP", default="")

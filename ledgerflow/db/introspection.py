@@ -1,8 +1,13 @@
 """A normalised picture of the LedgerFlow objects in a live database, read from ``pg_catalog``.
 
-Two databases hold the same schema exactly when their snapshots are equal; ``diff_snapshots``
-names every difference. Used by the parity tests and, later, by drift detection and takeover.
+Two databases hold the same schema exactly when their snapshots are equal; ``compare_snapshots``
+names every difference as a structured ``Difference`` (kind, object name, readable description
+and, where one exists, SQL that repairs it without dropping or rewriting anything);
+``diff_snapshots`` gives the same as plain lines. Used by the parity tests, drift detection
+(``ledgerflow.schema.drift``) and the sqlx takeover (``ledgerflow.schema.takeover``).
 """
+
+import dataclasses
 
 LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
 LEDGERFLOW_ENUMS = ("order_status",)
@@ -69,7 +74,8 @@ ORDER BY c.relname, tg.tgname
 """
 
 _SEQUENCES = """
-SELECT s.relname, format_type(seq.seqtypid, NULL), dep_table.relname, dep_col.attname
+SELECT s.relname, format_type(seq.seqtypid, NULL), dep_table.relname, dep_col.attname,
+       seq.seqstart, seq.seqincrement, seq.seqmin, seq.seqmax, seq.seqcache, seq.seqcycle
 FROM pg_class s
 JOIN pg_sequence seq ON seq.seqrelid = s.oid
 JOIN pg_namespace n ON n.oid = s.relnamespace
@@ -138,10 +144,18 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
             "language": language,
             "body": _normalise_body(body),
         }
-    for name, type_, owner_table, owner_column in rows(_SEQUENCES):
+    for name, type_, owner_table, owner_column, *settings in rows(_SEQUENCES):
+        start, increment, minimum, maximum, cache, cycle = settings
         snapshot["sequences"][name] = {
             "type": type_,
             "owned_by": f"{owner_table}.{owner_column}" if owner_table else None,
+            # The sequence's shape, not its position: last_value is data and is left out.
+            "start": start,
+            "increment": increment,
+            "min": minimum,
+            "max": maximum,
+            "cache": cache,
+            "cycle": cycle,
         }
     return snapshot
 
@@ -150,32 +164,293 @@ def _empty_table():
     return {"columns": [], "constraints": {}, "indexes": {}, "triggers": {}}
 
 
-def diff_snapshots(expected, actual):
-    """Every difference between two snapshots, as readable lines (empty when they match)."""
+TRIGGER_STATES = {
+    "O": "enabled",
+    "D": "disabled",
+    "R": "enabled on replicas only",
+    "A": "enabled always (also on replicas)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """One way a database differs from what was expected.
+
+    ``kind`` is the object kind (table, column, constraint, index, trigger, enum, function,
+    sequence, migration_state), ``name`` the object (``table.column`` for columns), ``description``
+    one readable sentence. ``fix_sql`` is set only where a repair exists that neither drops nor
+    rewrites anything (a missing index or trigger, a disabled trigger, a missing default); it is
+    advice, never run unless an operator asks for it.
+    """
+
+    kind: str
+    name: str
+    description: str
+    expected: object = None
+    actual: object = None
+    fix_sql: str | None = None
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+    def __str__(self):
+        return f"{self.kind} {self.name}: {self.description}"
+
+
+def quote_identifier(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def concurrent_index_sql(definition):
+    """``CREATE [UNIQUE] INDEX CONCURRENTLY ...`` from ``pg_get_indexdef``'s text.
+
+    Concurrent builds do not block the services' writes; they cannot run in a transaction.
+    """
+    for prefix in ("CREATE UNIQUE INDEX ", "CREATE INDEX "):
+        if definition.startswith(prefix):
+            return f"{prefix}CONCURRENTLY {definition[len(prefix) :]};"
+    return f"{definition};"
+
+
+def compare_snapshots(expected, actual):
+    """Every difference between two snapshots as ``Difference`` objects (empty when they match)."""
     differences = []
+    add = differences.append
 
-    def compare(path, left, right):
-        if isinstance(left, dict) and isinstance(right, dict):
-            for key in sorted(left.keys() | right.keys(), key=str):
-                if key not in right:
-                    differences.append(f"{path}{key}: missing (expected {left[key]!r})")
-                elif key not in left:
-                    differences.append(f"{path}{key}: unexpected ({right[key]!r})")
-                else:
-                    compare(f"{path}{key}.", left[key], right[key])
-        elif left != right:
-            differences.append(f"{path.rstrip('.')}: expected {left!r}, found {right!r}")
-
-    def by_name(table):
-        return {
-            **table,
-            "columns": {column["name"]: column for column in table["columns"]},
-            "column order": [column["name"] for column in table["columns"]],
-        }
-
-    compare(
-        "",
-        {**expected, "tables": {name: by_name(t) for name, t in expected["tables"].items()}},
-        {**actual, "tables": {name: by_name(t) for name, t in actual["tables"].items()}},
+    for table in sorted(expected["tables"].keys() | actual["tables"].keys()):
+        if table not in actual["tables"]:
+            add(Difference("table", table, "table is missing", expected=table))
+        elif table not in expected["tables"]:
+            add(Difference("table", table, "table is not expected here", actual=table))
+        else:
+            differences.extend(
+                _compare_table(table, expected["tables"][table], actual["tables"][table])
+            )
+    differences.extend(_compare_enums(expected["enums"], actual["enums"]))
+    differences.extend(
+        _compare_named("function", expected["functions"], actual["functions"], _describe_fields)
+    )
+    differences.extend(
+        _compare_named("sequence", expected["sequences"], actual["sequences"], _describe_fields)
     )
     return differences
+
+
+def _describe_fields(kind, name, expected, actual):
+    """One difference per changed attribute of an object held as a flat dict."""
+    return [
+        Difference(
+            kind,
+            name,
+            f"{field} differs: expected {expected.get(field)!r}, found {actual.get(field)!r}",
+            expected=expected.get(field),
+            actual=actual.get(field),
+        )
+        for field in sorted(expected.keys() | actual.keys())
+        if expected.get(field) != actual.get(field)
+    ]
+
+
+def _compare_named(kind, expected, actual, compare_one, missing_fix=None):
+    differences = []
+    for name in sorted(expected.keys() | actual.keys()):
+        if name not in actual:
+            fix = missing_fix(name, expected[name]) if missing_fix else None
+            differences.append(
+                Difference(kind, name, "is missing", expected=expected[name], fix_sql=fix)
+            )
+        elif name not in expected:
+            differences.append(Difference(kind, name, "is not expected", actual=actual[name]))
+        else:
+            differences.extend(compare_one(kind, name, expected[name], actual[name]))
+    return differences
+
+
+def _compare_table(table, expected, actual):
+    differences = []
+    expected_columns = {column["name"]: column for column in expected["columns"]}
+    actual_columns = {column["name"]: column for column in actual["columns"]}
+    for name in [*expected_columns, *(c for c in actual_columns if c not in expected_columns)]:
+        qualified = f"{table}.{name}"
+        if name not in actual_columns:
+            differences.append(
+                Difference(
+                    "column", qualified, "column is missing", expected=expected_columns[name]
+                )
+            )
+        elif name not in expected_columns:
+            differences.append(
+                Difference(
+                    "column", qualified, "column is not expected", actual=actual_columns[name]
+                )
+            )
+        else:
+            differences.extend(
+                _compare_column(table, name, expected_columns[name], actual_columns[name])
+            )
+    shared_expected = [name for name in expected_columns if name in actual_columns]
+    shared_actual = [name for name in actual_columns if name in expected_columns]
+    if shared_expected != shared_actual:
+        differences.append(
+            Difference(
+                "table",
+                table,
+                f"column order differs: expected {shared_expected}, found {shared_actual}",
+                expected=shared_expected,
+                actual=shared_actual,
+            )
+        )
+
+    differences.extend(
+        _compare_named(
+            "constraint", expected["constraints"], actual["constraints"], _describe_fields
+        )
+    )
+    differences.extend(
+        _compare_named(
+            "index",
+            expected["indexes"],
+            actual["indexes"],
+            _compare_index,
+            missing_fix=lambda _name, index: concurrent_index_sql(index["definition"]),
+        )
+    )
+    differences.extend(
+        _compare_named(
+            "trigger",
+            expected["triggers"],
+            actual["triggers"],
+            lambda kind, name, left, right: _compare_trigger(table, name, left, right),
+            missing_fix=lambda _name, trigger: (
+                f"{trigger['definition']};" if trigger["enabled"] == "O" else None
+            ),
+        )
+    )
+    return differences
+
+
+def _compare_column(table, name, expected, actual):
+    differences = []
+    qualified = f"{table}.{name}"
+    for field in ("type", "not_null", "default", "identity", "generated"):
+        left, right = expected.get(field), actual.get(field)
+        if left == right:
+            continue
+        fix = None
+        if field == "default" and right is None:
+            # Adding a missing default changes no row and takes only a brief lock.
+            fix = (
+                f"ALTER TABLE {quote_identifier(table)} ALTER COLUMN "
+                f"{quote_identifier(name)} SET DEFAULT {left};"
+            )
+        differences.append(
+            Difference(
+                "column",
+                qualified,
+                f"{field.replace('_', ' ')} differs: expected {left!r}, found {right!r}",
+                expected=left,
+                actual=right,
+                fix_sql=fix,
+            )
+        )
+    return differences
+
+
+def _compare_index(kind, name, expected, actual):
+    differences = []
+    if expected["definition"] != actual["definition"]:
+        differences.append(
+            Difference(
+                kind,
+                name,
+                f"definition differs: expected {expected['definition']!r}, "
+                f"found {actual['definition']!r}",
+                expected=expected["definition"],
+                actual=actual["definition"],
+            )
+        )
+    if expected["valid"] and not actual["valid"]:
+        differences.append(
+            Difference(
+                kind,
+                name,
+                "index is invalid (a failed concurrent build?): queries do not use it",
+                expected=True,
+                actual=False,
+                fix_sql=f"REINDEX INDEX CONCURRENTLY {quote_identifier(name)};",
+            )
+        )
+    elif expected["valid"] != actual["valid"]:
+        differences.append(
+            Difference(
+                kind,
+                name,
+                f"validity differs: expected {expected['valid']}, found {actual['valid']}",
+                expected=expected["valid"],
+                actual=actual["valid"],
+            )
+        )
+    return differences
+
+
+def _compare_trigger(table, name, expected, actual):
+    differences = []
+    if expected["definition"] != actual["definition"]:
+        differences.append(
+            Difference(
+                "trigger",
+                name,
+                f"definition differs: expected {expected['definition']!r}, "
+                f"found {actual['definition']!r}",
+                expected=expected["definition"],
+                actual=actual["definition"],
+            )
+        )
+    if expected["enabled"] != actual["enabled"]:
+        left = TRIGGER_STATES.get(expected["enabled"], expected["enabled"])
+        right = TRIGGER_STATES.get(actual["enabled"], actual["enabled"])
+        fix = None
+        if expected["enabled"] == "O":
+            fix = f"ALTER TABLE {quote_identifier(table)} ENABLE TRIGGER {quote_identifier(name)};"
+        differences.append(
+            Difference(
+                "trigger",
+                name,
+                f"trigger is {right}, expected {left}",
+                expected=expected["enabled"],
+                actual=actual["enabled"],
+                fix_sql=fix,
+            )
+        )
+    return differences
+
+
+def _compare_enums(expected, actual):
+    def compare_labels(kind, name, left, right):
+        if left == right:
+            return []
+        extra = [label for label in right if label not in left]
+        missing = [label for label in left if label not in right]
+        parts = []
+        if extra:
+            parts.append(f"unexpected labels {extra}")
+        if missing:
+            parts.append(f"missing labels {missing}")
+        if not parts:
+            parts.append("labels are in a different order")
+        return [
+            Difference(
+                kind,
+                name,
+                f"{'; '.join(parts)}: expected {left}, found {right}",
+                expected=left,
+                actual=right,
+            )
+        ]
+
+    return _compare_named("enum", expected, actual, compare_labels)
+
+
+def diff_snapshots(expected, actual):
+    """Every difference between two snapshots, as readable lines (empty when they match)."""
+    return [str(difference) for difference in compare_snapshots(expected, actual)]

@@ -19,7 +19,9 @@ def test_migrated_schema_matches_the_legacy_schema_in_pg_catalog(db):
 
     differences = diff_snapshots(legacy_snapshot(), migrated)
 
-    assert differences == [], "migrated schema differs from the contract:\n" + "\n".join(differences)
+    assert differences == [], "migrated schema differs from the contract:\n" + "\n".join(
+        differences
+    )
 
 
 def test_snapshot_covers_every_contract_object(db):
@@ -32,6 +34,12 @@ def test_snapshot_covers_every_contract_object(db):
     assert snapshot["sequences"]["deposit_events_id_seq"] == {
         "type": "bigint",
         "owned_by": "deposit_events.id",
+        "start": 1,
+        "increment": 1,
+        "min": 1,
+        "max": 9223372036854775807,
+        "cache": 1,
+        "cycle": False,
     }
     function = snapshot["functions"]["update_updated_at_column"]
     assert (function["returns"], function["language"]) == ("trigger", "plpgsql")

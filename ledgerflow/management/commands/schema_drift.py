@@ -1,0 +1,76 @@
+"""``manage.py schema_drift``: does the live schema match what its migrations should have built?"""
+
+import json
+import sys
+
+import psycopg
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from ledgerflow.db.urls import describe_target, mask_url
+from ledgerflow.schema.drift import compare_databases, detect_drift
+
+EXIT_DRIFT = 1
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare the database with the schema its applied migrations should have built "
+        "(columns, constraints, indexes and their validity, enum labels in order, the trigger "
+        "function's body, triggers and whether they are enabled, sequences), or with another "
+        "database (--against). Exit 0: no drift; 1: drift (every object named); 2: error."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument(
+            "--against",
+            metavar="URL",
+            help="Compare with the database at this postgres:// URL instead of the stored "
+            "expectation (e.g. staging against production); read-only on both.",
+        )
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias.")
+
+    def handle(self, *args, **options):
+        connection = connections[options["database"]]
+        target = describe_target(connection.settings_dict)
+        if options["against"]:
+            other = mask_url(options["against"])
+            try:
+                differences = compare_databases(connection, options["against"])
+            except psycopg.OperationalError as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "error"
+                raise CommandError(
+                    f"cannot connect to --against {other}: {reason}", returncode=2
+                ) from exc
+            except psycopg.ProgrammingError as exc:
+                raise CommandError(
+                    f"--against {other} is not a usable URL: {exc}", returncode=2
+                ) from exc
+            compared = f"{target} (reference) against {other}"
+        else:
+            differences = detect_drift(connection)
+            compared = f"{target} against the schema of its applied migrations"
+
+        if options["json"]:
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "compared": compared,
+                        "drift": bool(differences),
+                        "differences": [d.as_dict() for d in differences],
+                    },
+                    indent=2,
+                    default=str,
+                )
+            )
+        elif differences:
+            self.stdout.write(f"drift: {len(differences)} difference(s) comparing {compared}:")
+            for difference in differences:
+                self.stdout.write(f"  {difference}")
+                if difference.fix_sql:
+                    self.stdout.write(f"      safe fix: {difference.fix_sql}")
+        else:
+            self.stdout.write(f"no drift: {compared}")
+        if differences:
+            sys.exit(EXIT_DRIFT)

@@ -1,0 +1,113 @@
+"""Drift: how a live database differs from what its applied migrations should have built.
+
+``detect_drift(connection)`` is the interface for health checks, metrics and the admin: it reads
+the recorded migration state and the catalog in one read-only snapshot, compares them with the
+stored expectation for that state, and never creates or writes anything.
+"""
+
+from contextlib import contextmanager
+
+import psycopg
+
+from ledgerflow.db.introspection import Difference, compare_snapshots, schema_snapshot
+from ledgerflow.schema import expected
+from ledgerflow.schema.states import applied_state, unknown_migrations
+
+
+def detect_drift(connection):
+    """Every ``Difference`` between the database and its expected schema; empty when clean.
+
+    ``connection`` is a Django connection (``django.db.connection``) or a psycopg connection.
+    When no expectation is stored for the database's migration state, the result is a single
+    difference of kind ``migration_state`` that says why (not yet migrated, built by sqlx and
+    not adopted, ahead of this code, or a partial state), so callers never mistake "unknown" for
+    "clean".
+    """
+    with read_only_snapshot(connection) as cursor:
+        state = applied_state(cursor)
+        wanted = expected.stored().snapshot_for(state)
+        if wanted is None:
+            return [_no_expectation(cursor, state)]
+        actual = schema_snapshot(cursor)
+    return compare_snapshots(wanted, actual)
+
+
+def compare_databases(connection, other_url):
+    """Differences between this database (the reference) and the one at ``other_url``."""
+    with read_only_snapshot(connection) as cursor:
+        reference_state = applied_state(cursor)
+        reference = schema_snapshot(cursor)
+    with (
+        psycopg.connect(other_url, autocommit=True) as other,
+        read_only_snapshot(other) as cursor,
+    ):
+        other_state = applied_state(cursor)
+        actual = schema_snapshot(cursor)
+    differences = []
+    if reference_state != other_state:
+        only_here = sorted(set(reference_state) - set(other_state))
+        only_there = sorted(set(other_state) - set(reference_state))
+        differences.append(
+            Difference(
+                "migration_state",
+                "django_migrations",
+                "the databases are at different migration states: "
+                f"applied only in the reference: {only_here or 'none'}; "
+                f"applied only in the other: {only_there or 'none'}",
+                expected=list(reference_state),
+                actual=list(other_state),
+            )
+        )
+    return differences + compare_snapshots(reference, actual)
+
+
+@contextmanager
+def read_only_snapshot(connection):
+    """A cursor whose reads all see one consistent moment (a migration committing half-way
+    through must not look like drift), in a read-only transaction, when the caller is not
+    already inside a transaction of its own."""
+    if isinstance(connection, psycopg.Connection):
+        fresh = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with connection.transaction(), connection.cursor() as cursor:
+            if fresh:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield cursor
+        return
+    from django.db import transaction
+
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield cursor
+
+
+def _no_expectation(cursor, state):
+    cursor.execute("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+    has_sqlx_history = cursor.fetchone()[0]
+    unknown = unknown_migrations(state)
+    if not state and has_sqlx_history:
+        reason = (
+            "no migrations of this project are recorded and _sqlx_migrations exists: the "
+            "database was built by sqlx and not taken over; run `manage.py adopt_sqlx`"
+        )
+    elif not state:
+        reason = "no migrations of this project are recorded; run `manage.py migrate`"
+    elif unknown:
+        reason = (
+            f"migrations unknown to this release are applied ({', '.join(unknown)}): the "
+            "database is ahead of this code; check drift with the release that applied them"
+        )
+    else:
+        reason = (
+            "no expected schema is stored for this migration state (a partial or hand-picked "
+            "set of migrations); run `manage.py migrate` to reach a known state"
+        )
+    return Difference(
+        "migration_state",
+        "django_migrations",
+        f"drift cannot be checked: {reason}",
+        actual=list(state),
+    )

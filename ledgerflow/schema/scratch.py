@@ -1,0 +1,77 @@
+"""Throwaway databases on the configured server, migrated to a chosen state.
+
+Used only to *generate* the expected schema and the docs (``manage.py schema_docs``), never by
+drift checks or takeovers, which must work where creating databases is not allowed.
+"""
+
+import uuid
+from contextlib import contextmanager
+
+import psycopg
+from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
+
+from ledgerflow.schema.states import SCHEMA_APPS, applied_state, nodes_of
+
+
+class ScratchDatabaseError(Exception):
+    pass
+
+
+def psycopg_params(settings_dict, dbname=None):
+    """psycopg connection arguments for a Django database's settings."""
+    params = {
+        "dbname": dbname or settings_dict["NAME"],
+        "user": settings_dict.get("USER") or None,
+        "password": settings_dict.get("PASSWORD") or None,
+        "host": settings_dict.get("HOST") or None,
+        "port": settings_dict.get("PORT") or None,
+    }
+    return {key: value for key, value in params.items() if value is not None}
+
+
+@contextmanager
+def scratch_connection(using="default"):
+    """A Django connection to a new, empty database beside ``using``'s; dropped afterwards."""
+    base = connections[using].settings_dict
+    name = f"lf_schema_scratch_{uuid.uuid4().hex[:12]}"
+    admin = psycopg_params(base)
+    try:
+        with psycopg.connect(**admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        raise ScratchDatabaseError(
+            f"cannot create a scratch database on the server of {base['NAME']!r} ({exc}). "
+            "Generating the expected schema needs a role allowed to CREATE DATABASE."
+        ) from exc
+    alias = f"schema_scratch_{name}"
+    options = {key: value for key, value in base.get("OPTIONS", {}).items() if key != "pool"}
+    connections.settings[alias] = {**base, "NAME": name, "OPTIONS": options, "CONN_MAX_AGE": 0}
+    try:
+        yield connections[alias]
+    finally:
+        connections[alias].close()
+        del connections[alias]
+        del connections.settings[alias]
+        with psycopg.connect(**admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrate_to_state(connection, state):
+    """Apply exactly the migrations of ``state`` to the (empty) database of ``connection``."""
+    executor = MigrationExecutor(connection)
+    graph = executor.loader.graph
+    targets = []
+    for app in SCHEMA_APPS:
+        nodes = [node for node in nodes_of(state) if node[0] == app]
+        if nodes:
+            targets.append(max(nodes, key=lambda node: len(graph.forwards_plan(node))))
+    plan = executor.migration_plan(targets)
+    executor.migrate(targets, plan=plan)
+    with connection.cursor() as cursor:
+        reached = applied_state(cursor)
+    if reached != tuple(state):
+        raise ScratchDatabaseError(
+            f"migrating to {list(state)} applied {list(reached)}: the state is not reachable "
+            "with the migrations on disk"
+        )

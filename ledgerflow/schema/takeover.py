@@ -1,0 +1,266 @@
+"""Taking over a database that sqlx built: prove its schema is this project's, then record it.
+
+Unlike ``migrate --fake-initial`` (which checks table and column *names* only), the takeover
+compares the whole live schema - types, nullability, defaults, constraints, indexes, enum labels
+in order, the trigger function and the triggers - with the stored baseline (what this project's
+initial migrations build), and records anything only when they match. It never drops, rewrites
+or deletes anything and leaves ``_sqlx_migrations`` untouched. All recording happens in one
+transaction: the initial migrations as applied, the bookkeeping migrations the takeover record
+needs, and the record itself.
+"""
+
+import dataclasses
+import getpass
+import os
+import socket
+
+from django.db import transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
+
+from ledgerflow.db.introspection import compare_snapshots, schema_snapshot
+from ledgerflow.schema import expected
+from ledgerflow.schema.states import (
+    SQLX_BASELINE,
+    SQLX_VERSION,
+    applied_state,
+    baseline_state,
+    load_graph,
+    takeover_migration,
+)
+
+EXIT_DIFFERS = 1
+EXIT_REFUSED = 2
+# pg_advisory_xact_lock key: two takeovers of one database must not record twice.
+TAKEOVER_LOCK_KEY = 0x4C46_5441_4B45  # "LFTAKE"
+FIX_LOCK_TIMEOUT = "5s"
+
+
+class TakeoverRefused(Exception):
+    """The database cannot be taken over as it is; nothing was changed."""
+
+    def __init__(self, message, exit_code=EXIT_REFUSED):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclasses.dataclass
+class Inspection:
+    """What a takeover found, before changing anything."""
+
+    sqlx: dict
+    differences: list
+    existing_takeover: dict | None = None
+    fingerprint: str = ""
+
+    @property
+    def already_adopted(self):
+        return self.existing_takeover is not None
+
+
+def read_sqlx_history(cursor):
+    """The legacy sqlx row, after proving the history is exactly the one this project knows."""
+    cursor.execute("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        raise TakeoverRefused(
+            "no sqlx history: the table _sqlx_migrations does not exist, so sqlx did not build "
+            "this database. An empty database needs `manage.py migrate`, not a takeover."
+        )
+    cursor.execute(
+        "SELECT version, description, installed_on, success, encode(checksum, 'hex') "
+        "FROM _sqlx_migrations ORDER BY version"
+    )
+    rows = {row[0]: row for row in cursor.fetchall()}
+    if SQLX_VERSION not in rows:
+        found = ", ".join(str(version) for version in rows) or "no rows"
+        raise TakeoverRefused(
+            f"the sqlx history lacks migration {SQLX_VERSION} (found: {found}); this project "
+            "can only take over databases built by that migration."
+        )
+    version, description, installed_on, success, checksum = rows[SQLX_VERSION]
+    if not success:
+        raise TakeoverRefused(
+            f"sqlx migration {SQLX_VERSION} is recorded with success = false: it failed "
+            "part-way, so the schema is in an unknown state. Repair the database by hand "
+            "(compare it with `manage.py schema_drift --against` a good one) before a takeover."
+        )
+    extra = [str(other) for other in rows if other != SQLX_VERSION]
+    if extra:
+        raise TakeoverRefused(
+            f"the sqlx history holds migrations this project does not know: {', '.join(extra)}. "
+            "Their changes are not in this project's migrations; port them first."
+        )
+    return {
+        "version": version,
+        "description": description,
+        "installed_on": installed_on.isoformat(),
+        "success": success,
+        "checksum": checksum or "",
+    }
+
+
+def _existing_takeover(cursor):
+    cursor.execute("SELECT to_regclass('ledgerflow_schema_takeover') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        return None
+    cursor.execute(
+        "SELECT id, adopted_at, os_user, database_user, client_host "
+        "FROM ledgerflow_schema_takeover ORDER BY adopted_at, id LIMIT 1"
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return {
+        "id": row[0],
+        "adopted_at": row[1].isoformat(),
+        "os_user": row[2],
+        "database_user": row[3],
+        "client_host": row[4],
+    }
+
+
+def inspect(connection):
+    """Check history, migration records and schema; change nothing."""
+    with connection.cursor() as cursor:
+        sqlx = read_sqlx_history(cursor)
+        state = applied_state(cursor)
+        existing = _existing_takeover(cursor)
+        if existing is not None and set(baseline_state()) <= set(state):
+            return Inspection(sqlx=sqlx, differences=[], existing_takeover=existing)
+        if state:
+            raise TakeoverRefused(
+                "this database already records migrations of this project "
+                f"({', '.join(state)}) but holds no takeover record: it was migrated or faked "
+                "by hand, not taken over. Nothing to adopt; check it with "
+                "`manage.py schema_drift`."
+            )
+        wanted = expected.stored().snapshot_for(baseline_state())
+        if wanted is None:
+            raise TakeoverRefused(
+                "no expected baseline schema is stored (ledgerflow/schema/expected_states.json); "
+                "regenerate it with `manage.py schema_docs`."
+            )
+        actual = schema_snapshot(cursor)
+    return Inspection(
+        sqlx=sqlx,
+        differences=compare_snapshots(wanted, actual),
+        fingerprint=expected.fingerprint(actual),
+    )
+
+
+def fixable(differences):
+    """Whether every difference has a safe fix (fixes are applied all or not at all)."""
+    return bool(differences) and all(difference.fix_sql for difference in differences)
+
+
+def apply_safe_fixes(connection, differences):
+    """Run each difference's fix, one statement at a time outside a transaction (concurrent
+    index builds cannot run in one), with a lock timeout so a fix never queues the services'
+    queries behind it. Returns the statements run. Nothing here drops or rewrites anything."""
+    if not fixable(differences):
+        unfixable = [str(d) for d in differences if not d.fix_sql]
+        raise TakeoverRefused(
+            "not every difference has a safe fix, so none was applied: " + "; ".join(unfixable),
+            exit_code=EXIT_DIFFERS,
+        )
+    applied = []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = '{FIX_LOCK_TIMEOUT}'")
+        try:
+            for difference in differences:
+                try:
+                    cursor.execute(difference.fix_sql)
+                except Exception as exc:
+                    raise TakeoverRefused(
+                        f"the fix {difference.fix_sql!r} failed ({exc}); fixes applied before "
+                        f"it: {applied or 'none'}. Nothing was recorded.",
+                        exit_code=EXIT_DIFFERS,
+                    ) from exc
+                applied.append(difference.fix_sql)
+        finally:
+            cursor.execute("RESET lock_timeout")
+    return applied
+
+
+def record_applied(connection, app_label, name):
+    """Record one migration as applied without running it.
+
+    The single place where the takeover records migrations: the ledger of applied-migration
+    checksums (the safe-deploys work) hooks in here.
+    """
+    MigrationRecorder(connection).record_applied(app_label, name)
+
+
+def adopt(connection, applied_fixes=()):
+    """Record the takeover in one transaction, after re-checking everything under a lock.
+
+    Returns the takeover record as a dict; raises ``TakeoverRefused`` and records nothing when
+    the database is not (or no longer) adoptable.
+    """
+    from ledgerflow.models import SchemaTakeover
+
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TAKEOVER_LOCK_KEY])
+        inspection = inspect(connection)
+        if inspection.already_adopted:
+            return {"already_adopted": True, **inspection.existing_takeover}
+        if inspection.differences:
+            raise TakeoverRefused(
+                "the schema differs from this project's baseline: "
+                + "; ".join(str(d) for d in inspection.differences),
+                exit_code=EXIT_DIFFERS,
+            )
+        MigrationRecorder(connection).ensure_schema()
+        for app_label, name in SQLX_BASELINE:
+            record_applied(connection, app_label, name)
+
+        graph = load_graph()
+        target = takeover_migration(graph)
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan([target])
+        not_bookkeeping = [
+            f"{migration.app_label}.{migration.name}"
+            for migration, _backwards in plan
+            if migration.app_label != target[0]
+        ]
+        if not_bookkeeping:
+            raise TakeoverRefused(
+                "the takeover record's migration depends on schema migrations "
+                f"({', '.join(not_bookkeeping)}); run them with `migrate` after a takeover of "
+                "an older release instead."
+            )
+        executor.migrate([target], plan=plan)
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            database_user = cursor.fetchone()[0]
+        record = SchemaTakeover.objects.using(connection.alias).create(
+            os_user=_os_user(),
+            database_user=database_user,
+            client_host=socket.gethostname(),
+            sqlx_version=inspection.sqlx["version"],
+            sqlx_description=inspection.sqlx["description"],
+            sqlx_installed_on=inspection.sqlx["installed_on"],
+            sqlx_checksum=inspection.sqlx["checksum"],
+            recorded_migrations=[f"{app}.{name}" for app, name in SQLX_BASELINE],
+            applied_fixes=list(applied_fixes),
+            schema_fingerprint=inspection.fingerprint,
+        )
+        record.refresh_from_db(fields=["adopted_at"])
+        return {
+            "already_adopted": False,
+            "id": record.pk,
+            "adopted_at": record.adopted_at.isoformat(),
+            "os_user": record.os_user,
+            "database_user": record.database_user,
+            "client_host": record.client_host,
+            "bookkeeping_migrations": [f"{m.app_label}.{m.name}" for m, _ in plan],
+        }
+
+
+def _os_user():
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # containers without a passwd entry for the uid
+        return f"uid {os.getuid()}"
