@@ -90,8 +90,8 @@ TABLES = {
 ENUMS = {
     "order_status": (
         "The status of an order. The balancer binds it by name and decodes it into a Rust enum "
-        "with lowercase variants; services also compare it with string literals. Labels are "
-        "only ever added, never renamed or removed."
+        "with lowercase variants; services also compare it with string literals, so renaming "
+        "or removing a label breaks them."
     ),
 }
 

@@ -1,6 +1,9 @@
 """``adopt_sqlx`` takes over sqlx-built databases only when their schema is exactly ours."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -12,7 +15,7 @@ from tests.schema.legacy import (
     fetch,
     has_table,
 )
-from tests.support.databases import database_url, manage, scratch_database
+from tests.support.databases import REPO_ROOT, database_url, manage, scratch_database
 
 # In the order they are recorded: dependencies first.
 BASELINE = [
@@ -266,3 +269,20 @@ def test_interactive_run_without_a_terminal_asks_for_no_input(legacy_db):
     assert result.returncode == 1
     assert "--no-input" in result.stderr
     assert recorded(legacy_db) == []
+
+
+def test_concurrent_takeovers_record_once(legacy_db):
+    env = {**os.environ, "LEDGERFLOW_ENV": "test", "DATABASE_URL": database_url(legacy_db)}
+    command = [sys.executable, str(REPO_ROOT / "manage.py"), "adopt_sqlx", "--no-input", "--json"]
+
+    runs = [
+        subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outcomes = sorted(json.loads(run.communicate(timeout=120)[0])["status"] for run in runs)
+
+    assert outcomes == ["adopted", "already_adopted"]
+    assert fetch(legacy_db, "SELECT count(*) FROM ledgerflow_schema_takeover") == [(1,)]
+    assert fetch(
+        legacy_db, "SELECT count(*) = count(DISTINCT (app, name)) FROM django_migrations"
+    ) == [(True,)]
