@@ -146,7 +146,8 @@ def _mermaid_type(type_):
     }
     for long, replacement in short.items():
         type_ = type_.replace(long, replacement)
-    return type_.replace(" ", "_")
+    # Older Mermaid grammars take only letters, digits, "-" and "_" in a type: varchar_255.
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", type_).strip("_")
 
 
 def render_markdown(snapshot, state):

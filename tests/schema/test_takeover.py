@@ -266,7 +266,7 @@ def test_database_migrated_by_this_project_is_not_adopted():
 def test_interactive_run_without_a_terminal_asks_for_no_input(legacy_db):
     result = manage("adopt_sqlx", database_url_value=database_url(legacy_db), check=False)
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "--no-input" in result.stderr
     assert recorded(legacy_db) == []
 

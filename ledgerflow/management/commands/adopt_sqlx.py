@@ -130,7 +130,8 @@ class Command(BaseCommand):
         if not sys.stdin.isatty():
             raise CommandError(
                 "adopt_sqlx asks for confirmation but standard input is not a terminal; "
-                "rerun with --no-input to proceed without asking."
+                "rerun with --no-input to proceed without asking. Nothing was changed.",
+                returncode=takeover.EXIT_REFUSED,
             )
         what = f"apply {len(fixes)} fix(es) and " if fixes else ""
         answer = input(
