@@ -74,8 +74,10 @@ def test_a_second_migrate_has_nothing_to_do(migrated_database):
     assert "No migrations to apply." in result.stdout
 
 
-def test_models_and_migrations_agree():
-    result = manage("makemigrations", "--check", "--dry-run", check=False)
+def test_models_and_migrations_agree(live_database_url):
+    result = manage(
+        "makemigrations", "--check", "--dry-run", database_url_value=live_database_url, check=False
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout
