@@ -8,6 +8,7 @@ unprivileged user (``LEDGERFLOW_EMBEDDED_USER``, default ``postgres``, else ``no
 """
 
 import hashlib
+import importlib.util
 import os
 import pwd
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 DATABASE_NAME = "ledgerflow"
+SYSTEM_BIN_ROOT = Path("/usr/lib/postgresql")  # Debian/Ubuntu keep one bin/ per major version
 SUPERUSER = "postgres"
 # Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.5432".
 _MAX_SOCKET_DIR = 90
@@ -51,27 +53,36 @@ def database_url(base_dir):
 
 def find_bin_dir():
     """The directory holding ``pg_ctl`` and ``initdb``: the machine's first, then pgserver's."""
+    override = os.environ.get("LEDGERFLOW_POSTGRES_BIN_DIR")
+    if override:
+        bin_dir = Path(override)
+        if not (bin_dir / "pg_ctl").is_file():
+            raise EmbeddedDatabaseError(f"LEDGERFLOW_POSTGRES_BIN_DIR={override} holds no pg_ctl.")
+        return bin_dir
     candidates = []
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
     candidates += sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
+        SYSTEM_BIN_ROOT.glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
-    try:
-        import pgserver
-
-        candidates.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
-    except ImportError:
-        pass
-    for candidate in candidates:
-        if (candidate / "pg_ctl").is_file() and (candidate / "initdb").is_file():
+    for candidate in [*candidates, _pgserver_bin_dir()]:
+        if candidate and (candidate / "pg_ctl").is_file() and (candidate / "initdb").is_file():
             return candidate
     raise EmbeddedDatabaseError(
         f"No PostgreSQL server binaries (pg_ctl, initdb) found. {INSTALL_HINT}"
     )
+
+
+def _pgserver_bin_dir():
+    """The binaries inside the pgserver wheel, found without importing it (its import has side
+    effects we do not need)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def _run_as():
@@ -134,6 +145,7 @@ def ensure_running(base_dir):
             "--encoding=UTF8",
             "--locale=C",
         )
+    _check_cluster_version(data, bin_dir, account)
     if _run(account, bin_dir / "pg_ctl", "status", "-D", data, check=False).returncode != 0:
         if account is not None and not log.exists():
             log.touch()
@@ -154,6 +166,18 @@ def ensure_running(base_dir):
         )
     _create_database(run)
     return database_url(base_dir)
+
+
+def _check_cluster_version(data, bin_dir, account):
+    """A cluster only starts under the major version that created it: say so plainly."""
+    cluster = (data / "PG_VERSION").read_text().strip()
+    version = _run(account, bin_dir / "pg_ctl", "--version").stdout.split()[-1]
+    if version.split(".")[0] != cluster:
+        raise EmbeddedDatabaseError(
+            f"the embedded cluster in {data} was created by PostgreSQL {cluster}, but the binaries "
+            f"in {bin_dir} are {version}. Point LEDGERFLOW_POSTGRES_BIN_DIR at PostgreSQL "
+            f"{cluster}'s bin directory, or remove {data.parent} (make clean) to start afresh."
+        )
 
 
 def stop(base_dir):

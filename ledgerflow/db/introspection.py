@@ -3,7 +3,7 @@
 Two databases hold the same schema exactly when their snapshots are equal; ``compare_snapshots``
 names every difference as a structured ``Difference`` (kind, object name, readable description
 and, where one exists, SQL that repairs it without dropping or rewriting anything);
-``diff_snapshots`` gives the same as plain lines. Used by the parity tests, drift detection
+``diff_snapshots`` lists them as plain path-by-path lines. Used by the parity tests, drift detection
 (``ledgerflow.schema.drift``) and the sqlx takeover (``ledgerflow.schema.takeover``).
 """
 
@@ -452,5 +452,35 @@ def _compare_enums(expected, actual):
 
 
 def diff_snapshots(expected, actual):
-    """Every difference between two snapshots, as readable lines (empty when they match)."""
-    return [str(difference) for difference in compare_snapshots(expected, actual)]
+    """Every difference between two snapshots, as readable lines (empty when they match).
+
+    A path-by-path listing for tests and reviews; ``compare_snapshots`` gives the same findings
+    as structured ``Difference`` objects with object kinds and safe fixes.
+    """
+    differences = []
+
+    def compare(path, left, right):
+        if isinstance(left, dict) and isinstance(right, dict):
+            for key in sorted(left.keys() | right.keys(), key=str):
+                if key not in right:
+                    differences.append(f"{path}{key}: missing (expected {left[key]!r})")
+                elif key not in left:
+                    differences.append(f"{path}{key}: unexpected ({right[key]!r})")
+                else:
+                    compare(f"{path}{key}.", left[key], right[key])
+        elif left != right:
+            differences.append(f"{path.rstrip('.')}: expected {left!r}, found {right!r}")
+
+    def by_name(table):
+        return {
+            **table,
+            "columns": {column["name"]: column for column in table["columns"]},
+            "column order": [column["name"] for column in table["columns"]],
+        }
+
+    compare(
+        "",
+        {**expected, "tables": {name: by_name(t) for name, t in expected["tables"].items()}},
+        {**actual, "tables": {name: by_name(t) for name, t in actual["tables"].items()}},
+    )
+    return differences

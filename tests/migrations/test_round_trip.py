@@ -1,0 +1,83 @@
+"""Every migration is reversible: each app, and everything, goes to zero and back cleanly."""
+
+import pytest
+
+from ledgerflow.db.introspection import diff_snapshots, schema_snapshot
+from tests.contract.expected import expected_snapshot
+from tests.support.databases import connect, database_url, manage, scratch_database
+
+LEDGERFLOW_APPS = ("accounts", "users", "orders", "indexer")
+TABLES_OF = {
+    "accounts": {"accounts"},
+    "users": {"users"},
+    "orders": {"orders"},
+    "indexer": {"chain_states", "deposit_events"},
+}
+
+
+def snapshot(dbname):
+    with connect(dbname) as conn:
+        return schema_snapshot(conn.cursor())
+
+
+def migrate(dbname, *args):
+    return manage("migrate", *args, "--no-input", database_url_value=database_url(dbname))
+
+
+@pytest.fixture(scope="module")
+def migrated_database():
+    with scratch_database("lf_roundtrip") as name:
+        migrate(name)
+        yield name
+
+
+@pytest.mark.parametrize("app", LEDGERFLOW_APPS)
+def test_app_goes_to_zero_and_back(migrated_database, app):
+    migrate(migrated_database, app, "zero")
+    without_app = snapshot(migrated_database)
+
+    migrate(migrated_database)
+    restored = snapshot(migrated_database)
+
+    assert set(without_app["tables"]) == {
+        table for other in LEDGERFLOW_APPS if other != app for table in TABLES_OF[other]
+    }
+    if app == "orders":
+        assert without_app["enums"] == {}
+    assert diff_snapshots(expected_snapshot(), restored) == []
+
+
+def test_reversing_everything_leaves_no_ledgerflow_object_behind(migrated_database):
+    migrate(migrated_database, "ledgerflow", "zero")
+
+    leftovers = snapshot(migrated_database)
+    with connect(migrated_database) as conn:
+        triggers = conn.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'update\\_%\\_updated\\_at'"
+        ).fetchall()
+        applied = conn.execute(
+            "SELECT app FROM django_migrations WHERE app IN "
+            "('ledgerflow', 'accounts', 'users', 'orders', 'indexer')"
+        ).fetchall()
+
+    assert leftovers == {"tables": {}, "enums": {}, "functions": {}, "sequences": {}}
+    assert triggers == []
+    assert applied == []
+
+    migrate(migrated_database)
+    assert diff_snapshots(expected_snapshot(), snapshot(migrated_database)) == []
+
+
+def test_a_second_migrate_has_nothing_to_do(migrated_database):
+    result = migrate(migrated_database)
+
+    assert "No migrations to apply." in result.stdout
+
+
+def test_models_and_migrations_agree(live_database_url):
+    result = manage(
+        "makemigrations", "--check", "--dry-run", database_url_value=live_database_url, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
