@@ -171,9 +171,7 @@ def _ordered_unapply(loader, applied, keys):
     applied_set = set(applied)
     for key in chosen:
         _known(loader, key)
-        dependants = {
-            d for d in loader.graph.node_map[key].descendants() if d in applied_set
-        } - chosen
+        dependants = {d for d in loader.graph.backwards_plan(key) if d in applied_set} - chosen
         if dependants:
             names = ", ".join(sorted(f"{a}.{n}" for a, n in dependants))
             raise RecoveryError(
@@ -422,7 +420,7 @@ def _losses_of(connection, statement):
                     Loss(
                         table,
                         rows,
-                        f"drops enum type {type_name}, used by {rows} values in "
+                        f"drops enum type {_display(type_name)}, used by {rows} values in "
                         f"{_display(table)}.{column}",
                     )
                 )
