@@ -16,10 +16,10 @@ INSERT INTO users (telegram_id, username, first_name) VALUES
     (1001, 'alice', 'Alice'), (1002, NULL, 'Bob'), (1003, 'carol', NULL);
 INSERT INTO orders (order_id, account_id, broker_id, amount, token_address, status,
                     transaction_hash) VALUES
-    ('ord-1', 'acc-1', 'broker', '1000000', '0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'pending', NULL),
-    ('ord-2', 'acc-1', 'broker', '2500000', '0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'completed',
-     '0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'),
-    ('ord-3', 'acc-2', 'broker', '7', '0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'failed', NULL);
+    ('ord-1', 'acc-1', 'broker', '1000000', '0x' || repeat('a', 40), 'pending', NULL),
+    ('ord-2', 'acc-1', 'broker', '2500000', '0x' || repeat('a', 40), 'completed',
+     '0x' || repeat('b', 64)),
+    ('ord-3', 'acc-2', 'broker', '7', '0x' || repeat('a', 40), 'failed', NULL);
 INSERT INTO chain_states (chain_id, contract_address, last_scanned_block) VALUES
     (1, '0xcccc', 19000000), (137, '0xdddd', 52000000);
 INSERT INTO deposit_events (chain_id, contract_address, order_id, sender, amount,
