@@ -54,6 +54,16 @@ def _unquote(name):
     return ".".join(parts if len(parts) > 1 else ["public", *parts])
 
 
+_LIST_KEYWORDS = {"cascade", "restrict", "restart", "continue", "identity"}
+
+
+def _names_in_list(text):
+    """Table names in a ``DROP TABLE``/``TRUNCATE`` list, without its trailing keywords."""
+    for match in _NAME_IN_LIST.finditer(text):
+        if match.group(1).lower() not in _LIST_KEYWORDS:
+            yield _unquote(match.group(1))
+
+
 def _unquote_column(name):
     return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
 
@@ -87,9 +97,7 @@ class ReverseOperation:
         for statement in self.sql:
             for pattern in (_DROP_TABLE, _TRUNCATE):
                 for match in pattern.finditer(statement):
-                    names.update(
-                        _unquote(m.group(1)) for m in _NAME_IN_LIST.finditer(match.group(1))
-                    )
+                    names.update(_names_in_list(match.group(1)))
             for pattern in (_ALTER_TABLE, _DELETE, _UPDATE):
                 names.update(_unquote(m.group(1)) for m in pattern.finditer(statement))
         return names
@@ -329,22 +337,14 @@ def _display(table):
 def _losses_of(connection, statement):
     losses = []
     for match in _DROP_TABLE.finditer(statement):
-        for name in (_unquote(m.group(1)) for m in _NAME_IN_LIST.finditer(match.group(1))):
-            if name in ("public.cascade", "public.restrict") or not _exists(connection, name):
+        for name in _names_in_list(match.group(1)):
+            if not _exists(connection, name):
                 continue
             rows, _ = _scalar(connection, f"SELECT count(*) FROM {quote_qualified(name)}")
             if rows:
                 losses.append(Loss(name, rows, f"drops table {_display(name)} holding {rows} rows"))
     for match in _TRUNCATE.finditer(statement):
-        for name in (_unquote(m.group(1)) for m in _NAME_IN_LIST.finditer(match.group(1))):
-            if name.removeprefix("public.") in (
-                "cascade",
-                "restrict",
-                "restart",
-                "continue",
-                "identity",
-            ):
-                continue
+        for name in _names_in_list(match.group(1)):
             if _exists(connection, name):
                 rows, _ = _scalar(connection, f"SELECT count(*) FROM {quote_qualified(name)}")
                 if rows:

@@ -9,7 +9,7 @@ the plan do not know about. The backup reads the same snapshot (``pg_export_snap
 import contextlib
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from ledgerflow.db.urls import describe_target
@@ -51,8 +51,10 @@ def _refusal(plan):
     return "\n".join(lines)
 
 
-def _lock_touched_tables(connection, plan):
+def _lock_touched_tables(connection, plan, lock_timeout):
     with connection.cursor() as cursor:
+        # Waiting behind a long query would queue every service write behind this lock.
+        cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
         names = [name for name in plan.tables_touched() if table_exists(cursor, name)]
         if names:
             # SHARE blocks writers but lets pg_dump (ACCESS SHARE) read during the backup.
@@ -62,7 +64,16 @@ def _lock_touched_tables(connection, plan):
     return names
 
 
-def rollback(select_migrations, target, *, dry_run, allow_data_loss, write, using="default"):
+def rollback(
+    select_migrations,
+    target,
+    *,
+    dry_run,
+    allow_data_loss,
+    write,
+    lock_timeout=10.0,
+    using="default",
+):
     """Plan, print, then (unless ``dry_run``) run a rollback.
 
     ``select_migrations(executor, cursor)`` returns the migrations to unapply, newest first.
@@ -83,7 +94,14 @@ def rollback(select_migrations, target, *, dry_run, allow_data_loss, write, usin
         context = transaction.atomic(using=using) if atomic else contextlib.nullcontext()
         with context:
             if not dry_run and atomic:
-                _lock_touched_tables(connection, plan)
+                try:
+                    _lock_touched_tables(connection, plan, lock_timeout)
+                except OperationalError as exc:
+                    raise RecoveryError(
+                        f"could not lock {', '.join(plan.tables_touched())} within "
+                        f"{lock_timeout:g} s: other sessions hold them ({str(exc).strip()}). "
+                        "Nothing was changed; retry when they are idle or raise --lock-timeout."
+                    ) from None
             assess(plan, connection)
             write(render(plan, where))
             if dry_run:

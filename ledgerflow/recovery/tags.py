@@ -2,7 +2,7 @@
 
 import re
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from ledgerflow.recovery import RecoveryError
 
@@ -12,6 +12,11 @@ TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 def _model():
     from ledgerflow.models import ReleaseTag
 
+    if ReleaseTag._meta.db_table not in connection.introspection.table_names():
+        raise RecoveryError(
+            "release tags live in the table ledgerflow_release_tags, which this database does "
+            "not have yet: run `python manage.py migrate ledgerflow` first."
+        )
     return ReleaseTag
 
 

@@ -182,3 +182,31 @@ def test_unknown_tag_and_bad_targets_are_refused(migrated_db, run):
     assert "give exactly one target" in both.stderr
     assert no_app.returncode == 1
     assert "no app 'payments' with migrations" in no_app.stderr
+
+
+def test_rollback_gives_up_with_nothing_changed_when_a_writer_holds_the_table(migrated_db, run):
+    with connect(migrated_db) as writer:
+        # An open transaction of a service that has inserted a row and not committed yet.
+        writer.execute(
+            "INSERT INTO orders (order_id, account_id, broker_id, amount, "
+            "token_address) VALUES ('ord-open', 'a', 'b', '1', '0x')"
+        )
+
+        result = run(migrated_db, "rollback", "orders", "zero", "--lock-timeout", "0.5")
+
+        writer.rollback()
+    assert result.returncode == 1
+    assert "could not lock public.orders within 0.5 s" in result.stderr
+    assert "Nothing was changed" in result.stderr
+    assert "orders" in existing_tables(migrated_db)
+    assert ("orders", "0001_create_order_status_and_orders") in applied(migrated_db)
+
+
+def test_tag_release_before_its_table_exists_says_what_to_run(run):
+    with scratch_database("lf_rec_tag") as name:
+        assert run(name, "migrate", "ledgerflow", "0001").returncode == 0
+
+        result = run(name, "tag_release", "v1")
+
+        assert result.returncode == 1
+        assert "run `python manage.py migrate ledgerflow` first" in result.stderr

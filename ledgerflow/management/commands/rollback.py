@@ -35,6 +35,12 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Print the plan and SQL, change nothing."
         )
         parser.add_argument(
+            "--lock-timeout",
+            type=float,
+            default=10.0,
+            help="Seconds to wait for the tables' locks before giving up (default 10).",
+        )
+        parser.add_argument(
             "--allow-data-loss",
             action="store_true",
             help="Run lossy steps after a verified backup of the database (LEDGERFLOW_BACKUP_DIR).",
@@ -76,6 +82,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 allow_data_loss=options["allow_data_loss"],
                 write=self.stdout.write,
+                lock_timeout=options["lock_timeout"],
             )
         except RecoveryError as exc:
             raise CommandError(str(exc)) from None
