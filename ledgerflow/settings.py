@@ -111,6 +111,12 @@ DATABASES = {
     )
 }
 
+# Backups and restores (ledgerflow/recovery) ---------------------------------------------------
+# Where `backup` and `rollback --allow-data-loss` write archives and manifests.
+LEDGERFLOW_BACKUP_DIR = env.path("LEDGERFLOW_BACKUP_DIR", default=BASE_DIR / "backups")
+# Directory holding pg_dump/pg_restore of the server's major version; empty means $PATH.
+LEDGERFLOW_PG_BIN_DIR = env.str("LEDGERFLOW_PG_BIN_DIR", default="")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,0 +1,128 @@
+"""Running ``pg_dump``/``pg_restore`` against a Django database, with the versions checked.
+
+A client older than the server cannot read its catalogs, and a newer one writes archives an older
+``pg_restore`` cannot read; both are refused up front with the fix named, never half-way through.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+from django.conf import settings
+
+from ledgerflow.db.urls import describe_target
+from ledgerflow.recovery import RecoveryError
+
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
+
+
+def client_path(program):
+    """The path of ``program`` (pg_dump, pg_restore), from LEDGERFLOW_PG_BIN_DIR or PATH."""
+    bin_dir = settings.LEDGERFLOW_PG_BIN_DIR
+    found = shutil.which(program, path=bin_dir) if bin_dir else shutil.which(program)
+    if not found:
+        where = f"LEDGERFLOW_PG_BIN_DIR ({bin_dir})" if bin_dir else "PATH"
+        raise RecoveryError(
+            f"{program} was not found on {where}. Install the PostgreSQL client tools of the "
+            "server's major version (Debian: apt-get install postgresql-client-15) or set "
+            "LEDGERFLOW_PG_BIN_DIR to the directory holding them."
+        )
+    return found
+
+
+def client_version(program):
+    """``(major, full_version_text)`` of a PostgreSQL client program."""
+    path = client_path(program)
+    output = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    match = _VERSION.search(output.stdout)
+    if output.returncode != 0 or not match:
+        raise RecoveryError(
+            f"{path} --version did not report a PostgreSQL version: {output.stdout!r}"
+        )
+    return int(match.group(1)), output.stdout.strip()
+
+
+def server_major(server_version_num):
+    """The major version from ``server_version_num`` (150020 → 15)."""
+    return int(server_version_num) // 10000
+
+
+def check_versions_match(program, client_major, client_text, server_version_num, target):
+    """Refuse a client whose major version differs from the server's, naming both and the fix."""
+    major = server_major(server_version_num)
+    if client_major != major:
+        raise RecoveryError(
+            f"{program} is {client_text} but the server of {target} runs PostgreSQL {major}. "
+            f"The client's major version must match the server's ({major}): install "
+            f"postgresql-client-{major} and point LEDGERFLOW_PG_BIN_DIR at its bin directory "
+            f"(Debian: /usr/lib/postgresql/{major}/bin). Nothing was changed."
+        )
+
+
+def libpq_environment(settings_dict):
+    """Environment variables that point libpq programs at ``settings_dict``'s database.
+
+    The password travels in the environment, never on a command line that ``ps`` shows.
+    """
+    child = dict(os.environ)
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE"):
+        child.pop(name, None)
+    values = {
+        "PGHOST": settings_dict.get("HOST"),
+        "PGPORT": settings_dict.get("PORT"),
+        "PGUSER": settings_dict.get("USER"),
+        "PGPASSWORD": settings_dict.get("PASSWORD"),
+        "PGDATABASE": settings_dict.get("NAME"),
+        "PGSSLMODE": settings_dict.get("OPTIONS", {}).get("sslmode"),
+        "PGAPPNAME": "ledgerflow-recovery",
+    }
+    child.update({key: str(value) for key, value in values.items() if value})
+    return child
+
+
+def run_client(program, args, settings_dict, *, check_against_server_version=None):
+    """Run a PostgreSQL client program; raise ``RecoveryError`` with its stderr on failure."""
+    path = client_path(program)
+    if check_against_server_version is not None:
+        major, text = client_version(program)
+        check_versions_match(
+            program, major, text, check_against_server_version, describe_target(settings_dict)
+        )
+    result = subprocess.run(
+        [path, *args],
+        env=libpq_environment(settings_dict),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RecoveryError(
+            f"{program} failed (exit {result.returncode}) on {describe_target(settings_dict)}:\n"
+            f"{result.stderr.strip()}"
+        )
+    return result
+
+
+def connect(settings_dict, **kwargs):
+    """A psycopg connection of its own to ``settings_dict``'s database (not Django's)."""
+    import psycopg
+
+    params = {
+        "dbname": settings_dict.get("NAME"),
+        "host": settings_dict.get("HOST") or None,
+        "port": settings_dict.get("PORT") or None,
+        "user": settings_dict.get("USER") or None,
+        "password": settings_dict.get("PASSWORD") or None,
+        "sslmode": settings_dict.get("OPTIONS", {}).get("sslmode"),
+        "connect_timeout": settings_dict.get("OPTIONS", {}).get("connect_timeout", 10),
+        "application_name": "ledgerflow-recovery",
+    }
+    params = {key: value for key, value in params.items() if value is not None}
+    try:
+        return psycopg.connect(**params, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RecoveryError(
+            f"cannot connect to {describe_target(settings_dict)}: {reason}"
+        ) from None

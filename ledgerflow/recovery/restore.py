@@ -1,0 +1,105 @@
+"""Restoring a verified archive into an empty database, or into a named one on confirmation.
+
+Order of work: the checksum is verified and the archive read back before any connection to the
+target is used for writing; ``pg_restore`` then runs as one transaction (all or nothing); finally
+row counts and the migration state are compared with the manifest.
+"""
+
+from dataclasses import dataclass
+
+from ledgerflow.db.urls import describe_target
+from ledgerflow.recovery import RecoveryError, pgtools
+from ledgerflow.recovery.backup import read_verified_manifest, verify_archive_readable
+from ledgerflow.recovery.state import (
+    applied_migrations,
+    row_counts,
+    server_version_num,
+    table_exists,
+    user_tables,
+    user_types,
+)
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    manifest: dict
+    target: str
+    replaced_existing: bool
+    row_counts: dict
+    migration_state: list
+
+
+def _migration_state(manifest):
+    return [tuple(key) for key in manifest.get("migration_state", [])]
+
+
+def restore_archive(archive_path, settings_dict, *, confirm=None):
+    """Restore ``archive_path`` into ``settings_dict``'s database.
+
+    An empty database is restored into directly. A database holding tables or types is only
+    touched when ``confirm`` equals its name; the archive's objects then replace their namesakes.
+    Raises ``RecoveryError`` before any change for a bad archive, a version mismatch or a missing
+    confirmation, and after the restore when the result does not match the manifest.
+    """
+    manifest = read_verified_manifest(archive_path)
+    target = describe_target(settings_dict)
+    with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
+        version_num = server_version_num(cursor)
+        existing_tables = user_tables(cursor)
+        existing_types = user_types(cursor)
+        current_state = applied_migrations(cursor)
+    major, restore_version = pgtools.client_version("pg_restore")
+    pgtools.check_versions_match("pg_restore", major, restore_version, version_num, target)
+    verify_archive_readable(archive_path, settings_dict, manifest["tables"])
+
+    not_empty = bool(existing_tables or existing_types)
+    if not_empty and confirm != settings_dict["NAME"]:
+        shown = ", ".join((existing_tables + existing_types)[:8])
+        more = len(existing_tables) + len(existing_types) - 8
+        raise RecoveryError(
+            f"{target} is not empty ({shown}{f' and {more} more' if more > 0 else ''}). "
+            "Restore into an empty database (--database-url), or replace the objects the archive "
+            f"holds in this one with --confirm {settings_dict['NAME']}. Nothing was restored."
+        )
+    if manifest["scope"] == "tables" and current_state != _migration_state(manifest):
+        raise RecoveryError(
+            f"archive {archive_path} holds only the tables {', '.join(manifest['tables'])}, "
+            f"taken at a different migration state than {target} has now, so their shape may "
+            "differ. Bring the database to the archive's migration state first (manifest: "
+            "migration_state). Nothing was restored."
+        )
+
+    args = ["--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges"]
+    if not_empty:
+        args += ["--clean", "--if-exists"]
+    args += ["--dbname", settings_dict["NAME"], str(archive_path)]
+    pgtools.run_client("pg_restore", args, settings_dict)
+
+    with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
+        missing = [name for name in manifest["tables"] if not table_exists(cursor, name)]
+        if missing:
+            raise RecoveryError(
+                f"restore into {target} finished but {', '.join(missing)} are missing."
+            )
+        counts = row_counts(cursor, manifest["tables"])
+        state = applied_migrations(cursor)
+    wrong = {
+        name: (expected, counts[name])
+        for name, expected in manifest["tables"].items()
+        if counts[name] != expected
+    }
+    if wrong:
+        details = "; ".join(f"{n}: manifest {e}, database {a}" for n, (e, a) in wrong.items())
+        raise RecoveryError(f"restore into {target} does not match the manifest: {details}.")
+    if manifest["scope"] == "database" and state != _migration_state(manifest):
+        raise RecoveryError(
+            f"restore into {target} finished but its migration state differs from the manifest "
+            f"({len(state)} applied migrations, manifest {len(manifest['migration_state'])})."
+        )
+    return RestoreResult(
+        manifest=manifest,
+        target=target,
+        replaced_existing=not_empty,
+        row_counts=counts,
+        migration_state=state,
+    )

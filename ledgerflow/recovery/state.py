@@ -1,0 +1,72 @@
+"""Facts read from the live database: applied migrations, tables and their row counts.
+
+Functions take a DB-API cursor (Django's or psycopg's), so the same code reads the current
+database, a snapshot shared with ``pg_dump`` and a restore target.
+"""
+
+
+def quote_ident(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_qualified(name):
+    """``schema.table`` or ``table`` quoted for SQL."""
+    return ".".join(quote_ident(part) for part in name.split(".", 1))
+
+
+def applied_migrations(cursor):
+    """``[(app, name), ...]`` in the order they were applied (oldest first); [] before any."""
+    cursor.execute("SELECT to_regclass('django_migrations') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        return []
+    cursor.execute("SELECT app, name FROM django_migrations ORDER BY applied, id")
+    return [(app, name) for app, name in cursor.fetchall()]
+
+
+def user_tables(cursor):
+    """Every ordinary or partitioned table outside the system schemas, as ``schema.table``."""
+    cursor.execute(
+        """
+        SELECT n.nspname || '.' || c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+        ORDER BY 1
+        """
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def user_types(cursor):
+    """Enum, domain and composite types created by users (not a table's row type)."""
+    cursor.execute(
+        """
+        SELECT n.nspname || '.' || t.typname
+        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype IN ('e', 'd')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        ORDER BY 1
+        """
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def table_exists(cursor, name):
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [quote_qualified(name)])
+    return cursor.fetchone()[0]
+
+
+def row_count(cursor, name):
+    """Exact number of rows in table ``name`` (``schema.table`` or ``table``)."""
+    cursor.execute(f"SELECT count(*) FROM {quote_qualified(name)}")
+    return cursor.fetchone()[0]
+
+
+def row_counts(cursor, names):
+    return {name: row_count(cursor, name) for name in names}
+
+
+def server_version_num(cursor):
+    cursor.execute("SHOW server_version_num")
+    return int(cursor.fetchone()[0])

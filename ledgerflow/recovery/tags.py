@@ -1,0 +1,72 @@
+"""Release tags: a named migration state, recorded by ``tag_release``."""
+
+import re
+
+from django.db import IntegrityError, connection, transaction
+
+from ledgerflow.recovery import RecoveryError
+
+TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def _model():
+    from ledgerflow.models import ReleaseTag
+
+    if ReleaseTag._meta.db_table not in connection.introspection.table_names():
+        raise RecoveryError(
+            "release tags live in the table ledgerflow_release_tags, which this database does "
+            "not have yet: run `python manage.py migrate ledgerflow` first."
+        )
+    return ReleaseTag
+
+
+def _serialise(tag):
+    return {
+        "name": tag.name,
+        "created_at": tag.created_at.isoformat(),
+        "created_by": tag.created_by,
+        "migration_state": [list(key) for key in tag.migration_state],
+    }
+
+
+def release_tags():
+    """Every release tag, oldest first, as JSON-serialisable dicts
+    (name, created_at ISO 8601, created_by, migration_state ``[[app, name], ...]``)."""
+    return [_serialise(tag) for tag in _model().objects.order_by("created_at", "id")]
+
+
+def get_tag(name):
+    tag = _model().objects.filter(name=name).first()
+    if tag is None:
+        known = ", ".join(_model().objects.order_by("created_at").values_list("name", flat=True))
+        raise RecoveryError(
+            f"no release tag {name!r}; tags: {known or 'none yet (tag_release NAME)'}."
+        )
+    return tag
+
+
+def create_tag(name, created_by, migration_state):
+    """Record ``migration_state`` under ``name``; refuses bad or taken names."""
+    if not TAG_NAME.match(name):
+        raise RecoveryError(
+            f"{name!r} is not a valid tag name: use 1-100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (e.g. v1.4.0)."
+        )
+    model = _model()
+    existing = model.objects.filter(name=name).first()
+    if existing is not None:
+        raise RecoveryError(
+            f"release tag {name!r} already exists (created {existing.created_at:%Y-%m-%d %H:%M} "
+            f"UTC by {existing.created_by}); tags never move, choose another name."
+        )
+    try:
+        with transaction.atomic():
+            tag = model.objects.create(
+                name=name,
+                created_by=created_by,
+                migration_state=[list(key) for key in migration_state],
+            )
+    except IntegrityError:
+        raise RecoveryError(f"release tag {name!r} was just created by someone else.") from None
+    tag.refresh_from_db()
+    return _serialise(tag)

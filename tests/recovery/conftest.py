@@ -1,0 +1,111 @@
+"""Migrated scratch databases with rows in every LedgerFlow table, and ways to read them back."""
+
+import uuid
+
+import pytest
+
+from tests.support.databases import connect, database_url, manage, scratch_database
+
+LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
+
+SEED_SQL = """
+INSERT INTO accounts (account_id, email, telegram_id, evm_address) VALUES
+    ('acc-1', 'one@example.com', '1001', '0x1111111111111111111111111111111111111111'),
+    ('acc-2', NULL, '1002', NULL);
+INSERT INTO users (telegram_id, username, first_name) VALUES
+    (1001, 'alice', 'Alice'), (1002, NULL, 'Bob'), (1003, 'carol', NULL);
+INSERT INTO orders (order_id, account_id, broker_id, amount, token_address, status,
+                    transaction_hash) VALUES
+    ('ord-1', 'acc-1', 'broker', '1000000', '0x' || repeat('a', 40), 'pending', NULL),
+    ('ord-2', 'acc-1', 'broker', '2500000', '0x' || repeat('a', 40), 'completed',
+     '0x' || repeat('b', 64)),
+    ('ord-3', 'acc-2', 'broker', '7', '0x' || repeat('a', 40), 'failed', NULL);
+INSERT INTO chain_states (chain_id, contract_address, last_scanned_block) VALUES
+    (1, '0xcccc', 19000000), (137, '0xdddd', 52000000);
+INSERT INTO deposit_events (chain_id, contract_address, order_id, sender, amount,
+                            transaction_hash, block_number, log_index, processed) VALUES
+    (1, '0xcccc', 'ord-1', '0xs1', '1000000', '0xt1', 18999990, 0, true),
+    (1, '0xcccc', 'ord-2', '0xs2', '2500000', '0xt2', 18999995, 3, false);
+UPDATE orders SET amount = '2500001' WHERE order_id = 'ord-2';
+"""
+SEEDED_COUNTS = {"accounts": 2, "users": 3, "orders": 3, "chain_states": 2, "deposit_events": 2}
+
+
+@pytest.fixture(scope="session")
+def migrated_template():
+    """A fully migrated, empty database to copy: one `migrate` for the whole session."""
+    with scratch_database("lf_rec_tpl") as name:
+        manage("migrate", database_url_value=database_url(name))
+        yield name
+
+
+@pytest.fixture
+def migrated_db(migrated_template):
+    name = f"lf_rec_{uuid.uuid4().hex[:10]}"
+    with connect("postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    try:
+        yield name
+    finally:
+        with connect("postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def seeded_db(migrated_db):
+    with connect(migrated_db, autocommit=True) as conn:
+        conn.execute(SEED_SQL)
+    return migrated_db
+
+
+@pytest.fixture
+def backup_dir(tmp_path):
+    return tmp_path / "backups"
+
+
+@pytest.fixture
+def run(backup_dir):
+    """``run(dbname, *args)``: manage.py against ``dbname``, backups into ``backup_dir``."""
+
+    def _run(dbname, *args, check=False, env=None):
+        return manage(
+            *args,
+            database_url_value=database_url(dbname),
+            env={"LEDGERFLOW_BACKUP_DIR": str(backup_dir), **(env or {})},
+            check=check,
+        )
+
+    return _run
+
+
+def contents(dbname, tables=LEDGERFLOW_TABLES):
+    """Every row of ``tables`` as sorted JSON text: equal contents, equal value."""
+    result = {}
+    with connect(dbname) as conn:
+        for table in tables:
+            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()[0]
+            if not exists:
+                result[table] = None
+                continue
+            rows = conn.execute(f"SELECT row_to_json(t)::text FROM {table} t").fetchall()
+            result[table] = sorted(row[0] for row in rows)
+    return result
+
+
+def applied(dbname):
+    with connect(dbname) as conn:
+        rows = conn.execute("SELECT app, name FROM django_migrations ORDER BY applied, id")
+        return [tuple(row) for row in rows.fetchall()]
+
+
+def existing_tables(dbname):
+    with connect(dbname) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def enum_exists(dbname, name="order_status"):
+    with connect(dbname) as conn:
+        return conn.execute("SELECT to_regtype(%s) IS NOT NULL", [name]).fetchone()[0]

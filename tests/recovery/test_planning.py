@@ -1,0 +1,78 @@
+"""Classifying reverse SQL against the live database: what each statement would destroy."""
+
+import pytest
+from django.db import connection
+
+from accounts.models import Account
+from ledgerflow.recovery import RecoveryError
+from ledgerflow.recovery.pgtools import check_versions_match
+from ledgerflow.recovery.planning import _losses_of
+from orders.models import Order
+
+
+@pytest.fixture
+def orders(db):
+    account = Account.objects.create(account_id="acc-1", email="a@example.com")
+    Order.objects.create(
+        order_id="ord-1",
+        account_id=account.account_id,
+        broker_id="b",
+        amount="100",
+        token_address="0x" + "a" * 40,
+    )
+    Order.objects.create(
+        order_id="ord-22", account_id="acc-1", broker_id="b", amount="7", token_address="0xab"
+    )
+
+
+def test_drop_column_with_values_is_lossy(orders):
+    (loss,) = _losses_of(connection, 'ALTER TABLE "accounts" DROP COLUMN "email" CASCADE')
+
+    assert (loss.table, loss.rows) == ("public.accounts", 1)
+    assert loss.what == "drops column accounts.email holding 1 values"
+
+
+def test_drop_column_of_nulls_only_is_lossless(orders):
+    assert _losses_of(connection, 'ALTER TABLE "accounts" DROP COLUMN "telegram_id" CASCADE') == []
+
+
+def test_narrowing_a_type_counts_the_values_it_would_alter(orders):
+    (loss,) = _losses_of(
+        connection,
+        'ALTER TABLE "orders" ALTER COLUMN "token_address" TYPE varchar(4) '
+        'USING "token_address"::varchar(4)',
+    )
+
+    assert (loss.table, loss.rows) == ("public.orders", 1)
+    assert "altering 1 values" in loss.what
+
+
+def test_widening_a_type_is_lossless(orders):
+    statement = 'ALTER TABLE "orders" ALTER COLUMN "order_id" TYPE varchar(500)'
+
+    assert _losses_of(connection, statement) == []
+
+
+def test_delete_in_reverse_sql_counts_the_rows_it_matches(orders):
+    (loss,) = _losses_of(connection, "DELETE FROM orders WHERE order_id = 'ord-22';")
+    nothing = _losses_of(connection, "DELETE FROM orders WHERE order_id = 'none';")
+
+    assert (loss.table, loss.rows) == ("public.orders", 1)
+    assert nothing == []
+
+
+def test_drop_of_an_empty_table_is_lossless(db):
+    assert _losses_of(connection, 'DROP TABLE "deposit_events" CASCADE') == []
+
+
+def test_version_check_names_both_versions_and_the_fix():
+    with pytest.raises(RecoveryError) as error:
+        check_versions_match("pg_restore", 16, "pg_restore (PostgreSQL) 16.2", 150020, "db x")
+
+    assert "pg_restore (PostgreSQL) 16.2" in str(error.value)
+    assert "runs PostgreSQL 15" in str(error.value)
+    assert "/usr/lib/postgresql/15/bin" in str(error.value)
+
+
+def test_version_check_accepts_the_same_major():
+    check_versions_match("pg_dump", 15, "pg_dump (PostgreSQL) 15.20", 150004, "db x")
