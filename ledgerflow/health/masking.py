@@ -28,9 +28,7 @@ def mask_secrets(text):
     if not text:
         return text
     text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
-    text = _KEY_VALUE_PASSWORD.sub(
-        lambda m: f"{m['head']}{_quoted_mask(m['value'])}", text
-    )
+    text = _KEY_VALUE_PASSWORD.sub(lambda m: f"{m['head']}{_quoted_mask(m['value'])}", text)
     for password in configured_passwords():
         text = text.replace(password, MASK)
     return text

@@ -158,14 +158,18 @@ class SchemaCollector(Collector):
     def _pool_metrics(self, connection):
         pool = getattr(connection, "pool", None)
         yield _gauge(
-            "ledgerflow_db_pool_enabled", "1 when a psycopg connection pool is used", int(bool(pool))
+            "ledgerflow_db_pool_enabled",
+            "1 when a psycopg connection pool is used",
+            int(bool(pool)),
         )
         if not pool:
             return
         stats = pool.get_stats()
         yield _gauge("ledgerflow_db_pool_max", "Pool size limit", stats.get("pool_max", 0))
         yield _gauge(
-            "ledgerflow_db_pool_connections", "Connections the pool holds", stats.get("pool_size", 0)
+            "ledgerflow_db_pool_connections",
+            "Connections the pool holds",
+            stats.get("pool_size", 0),
         )
         yield _gauge(
             "ledgerflow_db_pool_available",

@@ -84,7 +84,9 @@ def test_ready_is_503_on_drift_naming_the_drifted_objects(
     assert drift["reason"] == (
         f"{len(drift['details'])} schema differences from what the migrations build"
     )
-    assert any(line.startswith("tables.orders.columns.note: unexpected") for line in drift["details"])
+    assert any(
+        line.startswith("tables.orders.columns.note: unexpected") for line in drift["details"]
+    )
     assert set(failed_checks(body)) == {"drift"}
 
 
@@ -122,14 +124,10 @@ def test_a_feature_that_exists_but_is_broken_fails_instead_of_passing(client, mo
 
     assert status == 503
     assert failed_checks(body) == {"drift": "the feature is installed but broken"}
-    assert body["checks"]["drift"]["details"] == [
-        "tests.health.standins has no no_such_function()"
-    ]
+    assert body["checks"]["drift"]["details"] == ["tests.health.standins has no no_such_function()"]
 
 
-def test_each_failed_check_is_logged_once_with_its_name_and_reason(
-    client, caplog, migration_rows
-):
+def test_each_failed_check_is_logged_once_with_its_name_and_reason(client, caplog, migration_rows):
     migration_rows("DELETE FROM django_migrations WHERE app = %s AND name = %s", ORDERS_0001)
     migration_rows(
         "INSERT INTO django_migrations (app, name, applied) VALUES ('users', '0099_x', now())"
