@@ -7,9 +7,13 @@ example app, name, duration, lock wait and outcome of each applied migration, se
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
-from ledgerflow.health.masking import mask_secrets
+from ledgerflow.health.masking import MASK, mask_secrets
+
+# Values under such keys (a settings dump's PASSWORD, an API token) are never rendered.
+_SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|API_?KEY|SIGNATURE", re.IGNORECASE)
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -27,7 +31,10 @@ def _json_value(value):
     if isinstance(value, list | tuple):
         return [_json_value(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _json_value(item) for key, item in value.items()}
+        return {
+            str(key): MASK if _SECRET_KEY.search(str(key)) else _json_value(item)
+            for key, item in value.items()
+        }
     return mask_secrets(str(value))
 
 
