@@ -159,6 +159,9 @@ if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}; it must be json or text.")
 if HEALTH_CACHE_SECONDS < 0:
     raise ImproperlyConfigured("HEALTH_CACHE_SECONDS must be 0 (no caching) or more seconds.")
+# Error pages and reports show settings; Django's own filter would show DATABASE_URL whole.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ledgerflow.health.reporting.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "ledgerflow.health.reporting.ExceptionReporter"
 # Orchestrators probe over plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 

@@ -116,3 +116,32 @@ def test_bad_health_settings_stop_start_up_with_a_clear_error(variable, value, m
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_diffsettings_masks_the_database_password():
+    url = f"postgres://ledgerflow:{SECRET}@127.0.0.1:5432/ledgerflow"
+
+    result = manage("diffsettings", "--all", database_url_value=url)
+
+    assert SECRET not in result.stdout
+    assert "DATABASE_URL = 'postgres://ledgerflow:***@127.0.0.1:5432/ledgerflow'" in result.stdout
+    assert "'PASSWORD': '***'" in result.stdout
+
+
+def test_error_reports_mask_passwords_in_settings_and_local_variables(settings):
+    from django.views.debug import get_exception_reporter_class, get_exception_reporter_filter
+
+    settings.DATABASE_URL = f"postgres://ledgerflow:{SECRET}@db:5432/ledgerflow"
+    database_url = settings.DATABASE_URL
+    try:
+        raise RuntimeError(f"cannot reach {database_url}")
+    except RuntimeError:
+        reporter = get_exception_reporter_class(None)(None, *sys.exc_info())
+        text = reporter.get_traceback_text()
+        frame_variables = dict(reporter.get_traceback_data()["frames"][-1]["vars"])
+
+    assert SECRET not in text
+    assert "cannot reach postgres://ledgerflow:***@db:5432/ledgerflow" in text
+    assert frame_variables["database_url"] == "'postgres://ledgerflow:***@db:5432/ledgerflow'"
+    safe = get_exception_reporter_filter(None).get_safe_settings()
+    assert safe["DATABASE_URL"] == "postgres://ledgerflow:***@db:5432/ledgerflow"

@@ -49,7 +49,9 @@ class Server:
 
 
 @contextmanager
-def running_server(database_url, *, env=None, threads=4, workers=1, startup_timeout=60):
+def running_server(
+    database_url, *, env=None, threads=4, workers=1, app="ledgerflow.wsgi", startup_timeout=60
+):
     """gunicorn serving ``ledgerflow.wsgi`` on a free local port; stopped (and its log kept
     readable until the block ends) afterwards."""
     port = free_port()
@@ -77,7 +79,7 @@ def running_server(database_url, *, env=None, threads=4, workers=1, startup_time
                     str(threads),
                     "--graceful-timeout",
                     "5",
-                    "ledgerflow.wsgi",
+                    app,
                 ],
                 cwd=REPO_ROOT,
                 env=child_env,
