@@ -85,7 +85,7 @@ class SchemaCollector(Collector):
         yield installed
         try:
             samples = list(self._database_metrics(connection))
-        except (DatabaseError, features.FeatureBroken) as exc:
+        except DatabaseError as exc:
             logger.warning(
                 "metrics could not read the database: %s",
                 mask_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else ""),
@@ -108,9 +108,11 @@ class SchemaCollector(Collector):
             "Migrations applied to the database that this code does not know (database ahead)",
             len(state.unknown),
         )
-        drift, _ = cached_feature("drift", self.alias)
-        mismatches, _ = cached_feature("checksums", self.alias)
-        at_head = state.at_head and not drift and not mismatches
+        drift, drift_ok = self._feature("drift", lambda: cached_feature("drift", self.alias)[0])
+        mismatches, checksums_ok = self._feature(
+            "checksums", lambda: cached_feature("checksums", self.alias)[0]
+        )
+        at_head = state.at_head and drift_ok and checksums_ok and not drift and not mismatches
         yield _gauge(
             "ledgerflow_schema_at_head",
             "1 when no migration is pending or unknown and there is no drift or checksum mismatch",
@@ -128,9 +130,12 @@ class SchemaCollector(Collector):
                 "Applied migrations whose file changed since they were applied",
                 len(mismatches),
             )
-        status_function = features.load("migration_status")
-        if status_function is not None:
-            duration, lock_wait = last_run_figures(status_function(connection))
+        status, _ = self._feature(
+            "migration_status",
+            lambda: (function := features.load("migration_status")) and function(connection),
+        )
+        if status is not None:
+            duration, lock_wait = last_run_figures(status)
             if duration is not None:
                 yield _gauge(
                     "ledgerflow_migrate_last_duration_seconds",
@@ -154,6 +159,23 @@ class SchemaCollector(Collector):
                 if estimate >= 0:  # -1: never vacuumed or analysed, so unknown
                     rows.add_metric([table], estimate)
         yield rows
+
+    def _feature(self, feature, compute):
+        """``(value, usable)``: a broken feature (or one that raises) exports no value and
+        keeps ``ledgerflow_schema_at_head`` at 0, as the readiness check fails; the database
+        itself is still reported up."""
+        try:
+            return compute(), True
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "metrics could not use the %s feature: %s",
+                feature,
+                mask_secrets(str(exc)),
+                extra={"feature": feature, "error": type(exc).__name__},
+            )
+            return None, False
 
     def _pool_metrics(self, connection):
         pool = getattr(connection, "pool", None)

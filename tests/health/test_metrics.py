@@ -137,3 +137,16 @@ def test_an_allowed_network_opens_metrics_without_a_token(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.1.200.3").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.7").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="10.2.0.1").status_code == 403
+
+
+def test_a_broken_feature_keeps_the_database_up_and_the_schema_not_at_head(client, monkeypatch):
+    from ledgerflow.health import features
+
+    monkeypatch.setitem(features.FEATURES, "drift", ("tests.health.standins", "missing"))
+
+    metrics = scrape(client)
+
+    assert metrics[("ledgerflow_database_up", ())] == 1
+    assert metrics[("ledgerflow_schema_at_head", ())] == 0
+    assert metrics[("ledgerflow_feature_installed", (("feature", "drift"),))] == 1
+    assert ("ledgerflow_schema_drift_objects", ()) not in metrics
