@@ -18,6 +18,8 @@ from ledgerflow.health import cache, features
 from ledgerflow.health.masking import mask_secrets
 from ledgerflow.health.migration_state import migration_state
 
+LOCK_NOT_AVAILABLE = "55P03"
+
 
 class CheckFailed(ServiceUnavailable):
     def __init__(self, reason, details=()):
@@ -32,6 +34,11 @@ def _plural(count, word):
 def database_failure(exc, connection):
     """A ``CheckFailed`` for a database error: the public reason names no host or user."""
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        return CheckFailed(
+            "django_migrations is locked, probably by a running migrate; not ready until it ends",
+            [first_line],
+        )
     reachable = connection.connection is not None
     reason = (
         f"database error ({type(exc).__name__})"

@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 from ledgerflow.db.introspection import LEDGERFLOW_TABLES
 from ledgerflow.health import features
-from ledgerflow.health.checks import cached_feature
+from ledgerflow.health.checks import LOCK_NOT_AVAILABLE, cached_feature
 from ledgerflow.health.masking import mask_secrets
 from ledgerflow.health.migration_state import migration_state
 
@@ -97,22 +97,40 @@ class SchemaCollector(Collector):
         yield from samples
 
     def _database_metrics(self, connection):
-        state = migration_state(connection)
+        try:
+            state = migration_state(connection)
+        except DatabaseError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            state = None  # a migration holds django_migrations: up, but not countable now
         yield _gauge(
-            "ledgerflow_schema_pending_migrations",
-            "Migrations of this code not applied to the database",
-            len(state.pending),
+            "ledgerflow_schema_migrations_locked",
+            "1 when django_migrations was locked (a migrate run holds it) during the scrape",
+            int(state is None),
         )
-        yield _gauge(
-            "ledgerflow_schema_unknown_migrations",
-            "Migrations applied to the database that this code does not know (database ahead)",
-            len(state.unknown),
-        )
+        if state is not None:
+            yield _gauge(
+                "ledgerflow_schema_pending_migrations",
+                "Migrations of this code not applied to the database",
+                len(state.pending),
+            )
+            yield _gauge(
+                "ledgerflow_schema_unknown_migrations",
+                "Migrations applied to the database that this code does not know (database ahead)",
+                len(state.unknown),
+            )
         drift, drift_ok = self._feature("drift", lambda: cached_feature("drift", self.alias)[0])
         mismatches, checksums_ok = self._feature(
             "checksums", lambda: cached_feature("checksums", self.alias)[0]
         )
-        at_head = state.at_head and drift_ok and checksums_ok and not drift and not mismatches
+        at_head = (
+            state is not None
+            and state.at_head
+            and drift_ok
+            and checksums_ok
+            and not drift
+            and not mismatches
+        )
         yield _gauge(
             "ledgerflow_schema_at_head",
             "1 when no migration is pending or unknown and there is no drift or checksum mismatch",

@@ -9,9 +9,11 @@ leaves it empty.
 import threading
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
+LOCK_TIMEOUT = "1s"
 _code_lock = threading.Lock()
 _code = None
 
@@ -59,13 +61,18 @@ def code_migrations():
 
 
 def applied_migrations(connection):
-    """``(table_exists, {(app, name), ...})`` as recorded in ``django_migrations``."""
-    table = MigrationRecorder.Migration._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [connection.ops.quote_name(table)])
+    """``(table_exists, {(app, name), ...})`` as recorded in ``django_migrations``.
+
+    A migration that alters ``django_migrations`` holds an exclusive lock on it; probes then
+    give up after ``LOCK_TIMEOUT`` (``LockNotAvailable``) instead of queueing behind it, each
+    holding a connection of the shared database."""
+    table = connection.ops.quote_name(MigrationRecorder.Migration._meta.db_table)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         if not cursor.fetchone()[0]:
             return False, set()
-        cursor.execute(f"SELECT app, name FROM {connection.ops.quote_name(table)}")
+        cursor.execute(f"SELECT app, name FROM {table}")
         return True, {(app, name) for app, name in cursor.fetchall()}
 
 

@@ -150,3 +150,18 @@ def test_a_broken_feature_keeps_the_database_up_and_the_schema_not_at_head(clien
     assert metrics[("ledgerflow_schema_at_head", ())] == 0
     assert metrics[("ledgerflow_feature_installed", (("feature", "drift"),))] == 1
     assert ("ledgerflow_schema_drift_objects", ()) not in metrics
+
+
+def test_a_locked_migration_table_is_reported_as_such_not_as_a_database_outage(client):
+    from tests.support.databases import connect
+
+    with connect(connection.settings_dict["NAME"]) as locker:
+        locker.execute("LOCK TABLE django_migrations IN ACCESS EXCLUSIVE MODE")
+
+        metrics = scrape(client)
+
+    assert metrics[("ledgerflow_database_up", ())] == 1
+    assert metrics[("ledgerflow_schema_migrations_locked", ())] == 1
+    assert metrics[("ledgerflow_schema_at_head", ())] == 0
+    assert ("ledgerflow_schema_pending_migrations", ()) not in metrics
+    assert scrape(client)[("ledgerflow_schema_migrations_locked", ())] == 0

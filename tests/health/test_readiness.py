@@ -150,3 +150,19 @@ def test_live_is_200_without_touching_the_database(client, django_assert_num_que
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_ready_is_503_without_waiting_when_a_migration_holds_django_migrations(client):
+    from django.db import connection
+
+    from tests.support.databases import connect
+
+    with connect(connection.settings_dict["NAME"]) as locker:
+        locker.execute("LOCK TABLE django_migrations IN ACCESS EXCLUSIVE MODE")
+
+        status, body = ready(client)
+
+    assert status == 503
+    locked = "django_migrations is locked, probably by a running migrate; not ready until it ends"
+    assert failed_checks(body) == {"migrations_applied": locked, "no_unknown_migrations": locked}
+    assert body["checks"]["database"]["ok"] is True
