@@ -6,6 +6,7 @@ The checks of one request run one after another on one worker thread, sharing it
 """
 
 import dataclasses
+import threading
 
 from django.conf import settings
 from django.db import Error as DatabaseError
@@ -86,6 +87,24 @@ class DatabaseReachable(LedgerflowCheck):
         self.reason = "reachable"
 
 
+_request = threading.local()
+
+
+def start_request():
+    """Begin a readiness request on this (worker) thread: its checks share one reading of
+    ``django_migrations``."""
+    _request.migration_states = {}
+
+
+def request_migration_state(connection):
+    states = getattr(_request, "migration_states", None)
+    if states is None:  # outside a readiness request: read afresh
+        return migration_state(connection)
+    if connection.alias not in states:
+        states[connection.alias] = migration_state(connection)
+    return states[connection.alias]
+
+
 @dataclasses.dataclass
 class MigrationsApplied(LedgerflowCheck):
     """Every migration of this code is applied (the database is not behind)."""
@@ -93,7 +112,7 @@ class MigrationsApplied(LedgerflowCheck):
     name = "migrations_applied"
 
     def probe(self):
-        state = migration_state(self.connection)
+        state = request_migration_state(self.connection)
         if not state.recorder_exists:
             raise CheckFailed(
                 "no migration is applied: django_migrations does not exist (run manage.py migrate)"
@@ -114,7 +133,7 @@ class NoUnknownMigrations(LedgerflowCheck):
     name = "no_unknown_migrations"
 
     def probe(self):
-        state = migration_state(self.connection)
+        state = request_migration_state(self.connection)
         if state.unknown:
             raise CheckFailed(
                 f"{_plural(len(state.unknown), 'applied migration')} unknown to this code "

@@ -13,7 +13,7 @@ from health_check.views import HealthCheckView
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ledgerflow.health import access, metrics
-from ledgerflow.health.checks import READINESS_CHECKS
+from ledgerflow.health.checks import READINESS_CHECKS, start_request
 from ledgerflow.health.masking import mask_secrets
 
 logger = logging.getLogger("ledgerflow.health")
@@ -31,7 +31,9 @@ def live(request):
 def _database_worker():
     """One worker thread for a request's checks: they share its connection, which is closed
     when they are done (queued behind them, so a hung check never blocks the response)."""
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledgerflow-health")
+    executor = ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="ledgerflow-health", initializer=start_request
+    )
     try:
         yield executor
     finally:
