@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ledgerflow.db import embedded
 from ledgerflow.db.urls import database_config
+from ledgerflow.health.access import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
@@ -152,12 +153,38 @@ SILENCED_SYSTEM_CHECKS = [
     "models.E034",
 ]
 
+# Health, metrics and logs (ledgerflow/health) -------------------------------------------------
+# /metrics and the detailed /health/ready output need the token or an allowed address; with
+# neither set they are open outside production and closed in it.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+HEALTH_ALLOWED_NETWORKS = env.list("HEALTH_ALLOWED_NETWORKS", default=[])
+parse_networks(HEALTH_ALLOWED_NETWORKS)  # a bad entry stops start-up, naming it
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=30.0)
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}; it must be json or text.")
+if HEALTH_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("HEALTH_CACHE_SECONDS must be 0 (no caching) or more seconds.")
+# Error pages and reports show settings; Django's own filter would show DATABASE_URL whole.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ledgerflow.health.reporting.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "ledgerflow.health.reporting.ExceptionReporter"
+# Orchestrators probe over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "ledgerflow.health.logs.JsonFormatter"},
+        "text": {"()": "ledgerflow.health.logs.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # ledgerflow.health logs each failed check once, without the library's traceback.
+        "health_check": {"level": "ERROR"},
+    },
 }
 
 # Schema docs (manage.py schema_docs): the pg_dump binary; empty means the one on PATH.

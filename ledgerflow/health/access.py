@@ -1,0 +1,50 @@
+"""Who may read ``/metrics`` and the detailed readiness output.
+
+Either a bearer token (``HEALTH_TOKEN``) or a network allow-list (``HEALTH_ALLOWED_NETWORKS``)
+grants access; with neither set, development and test are open and production is closed.
+"""
+
+import hmac
+import ipaddress
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def parse_networks(values):
+    """``HEALTH_ALLOWED_NETWORKS`` entries as ``ip_network`` objects; a bad entry is a
+    configuration error naming it."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"HEALTH_ALLOWED_NETWORKS has {value!r}, which is not an IP address or network; "
+                "use comma-separated entries such as 10.0.0.0/8,127.0.0.1."
+            ) from None
+    return networks
+
+
+def is_allowed(request):
+    token = settings.HEALTH_TOKEN
+    networks = parse_networks(settings.HEALTH_ALLOWED_NETWORKS)
+    if not token and not networks:
+        return not settings.IS_PRODUCTION
+    if token:
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(sent.encode(), token.encode()):
+            return True
+    if networks:
+        try:
+            client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        except ValueError:
+            return False
+        return any(client in network for network in networks)
+    return False
+
+
+DENIED_MESSAGE = (
+    "Forbidden: send 'Authorization: Bearer <HEALTH_TOKEN>' or connect from an address in "
+    "HEALTH_ALLOWED_NETWORKS.\n"
+)

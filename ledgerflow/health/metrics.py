@@ -1,0 +1,230 @@
+"""The Prometheus exposition: schema state, optional features, the pool and row estimates.
+
+Values are read when scraped. Drift and checksums share the readiness checks' cache; row counts
+are the planner's estimates from ``pg_class.reltuples`` (never ``COUNT(*)`` on the big tables);
+a table never analysed has no estimate and no sample. When the database is unreachable only
+``ledgerflow_database_up 0`` and the pool gauges are exported: no guessed values.
+"""
+
+import logging
+import numbers
+
+from django.db import Error as DatabaseError
+from django.db import connections
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ledgerflow.db.introspection import LEDGERFLOW_TABLES
+from ledgerflow.health import features
+from ledgerflow.health.checks import LOCK_NOT_AVAILABLE, cached_feature
+from ledgerflow.health.masking import mask_secrets
+from ledgerflow.health.migration_state import migration_state
+
+logger = logging.getLogger("ledgerflow.health")
+
+_ROW_ESTIMATES = """
+SELECT c.relname, c.reltuples
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)
+"""
+
+# Keys accepted in migration_status()'s answer for the last migrate run, flat or under
+# "last_run"; seconds unless the key says milliseconds.
+_DURATION_KEYS = ("duration_seconds", "last_run_duration_seconds", "duration")
+_LOCK_WAIT_KEYS = ("lock_wait_seconds", "last_run_lock_wait_seconds", "lock_wait")
+
+
+def _gauge(name, documentation, value=None, labels=None):
+    family = GaugeMetricFamily(name, documentation, labels=list(labels or {}))
+    if value is not None:
+        family.add_metric(list((labels or {}).values()), value)
+    return family
+
+
+def _first_number(mapping, keys):
+    for key in keys:
+        value = mapping.get(key)
+        if hasattr(value, "total_seconds"):
+            return value.total_seconds()
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def last_run_figures(status):
+    """``(duration_seconds, lock_wait_seconds)`` of the last migrate run in a status dict."""
+    if not isinstance(status, dict):
+        return None, None
+    scopes = [status.get("last_run"), status]
+    duration = lock_wait = None
+    for scope in scopes:
+        if isinstance(scope, dict):
+            duration = duration if duration is not None else _first_number(scope, _DURATION_KEYS)
+            lock_wait = (
+                lock_wait if lock_wait is not None else _first_number(scope, _LOCK_WAIT_KEYS)
+            )
+    return duration, lock_wait
+
+
+class SchemaCollector(Collector):
+    def __init__(self, alias="default"):
+        self.alias = alias
+
+    def collect(self):
+        connection = connections[self.alias]
+        yield from self._pool_metrics(connection)
+        installed = GaugeMetricFamily(
+            "ledgerflow_feature_installed",
+            "1 when the optional feature is part of this release",
+            labels=["feature"],
+        )
+        for feature in features.FEATURES:
+            installed.add_metric([feature], int(features.installed(feature)))
+        yield installed
+        try:
+            samples = list(self._database_metrics(connection))
+        except DatabaseError as exc:
+            logger.warning(
+                "metrics could not read the database: %s",
+                mask_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else ""),
+                extra={"error": type(exc).__name__},
+            )
+            yield _gauge("ledgerflow_database_up", "1 when the database answered the scrape", 0)
+            return
+        yield _gauge("ledgerflow_database_up", "1 when the database answered the scrape", 1)
+        yield from samples
+
+    def _database_metrics(self, connection):
+        try:
+            state = migration_state(connection)
+        except DatabaseError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            state = None  # a migration holds django_migrations: up, but not countable now
+        yield _gauge(
+            "ledgerflow_schema_migrations_locked",
+            "1 when django_migrations was locked (a migrate run holds it) during the scrape",
+            int(state is None),
+        )
+        if state is not None:
+            yield _gauge(
+                "ledgerflow_schema_pending_migrations",
+                "Migrations of this code not applied to the database",
+                len(state.pending),
+            )
+            yield _gauge(
+                "ledgerflow_schema_unknown_migrations",
+                "Migrations applied to the database that this code does not know (database ahead)",
+                len(state.unknown),
+            )
+        drift, drift_ok = self._feature("drift", lambda: cached_feature("drift", self.alias)[0])
+        mismatches, checksums_ok = self._feature(
+            "checksums", lambda: cached_feature("checksums", self.alias)[0]
+        )
+        at_head = (
+            state is not None
+            and state.at_head
+            and drift_ok
+            and checksums_ok
+            and not drift
+            and not mismatches
+        )
+        yield _gauge(
+            "ledgerflow_schema_at_head",
+            "1 when no migration is pending or unknown and there is no drift or checksum mismatch",
+            int(at_head),
+        )
+        if drift is not None:
+            yield _gauge(
+                "ledgerflow_schema_drift_objects",
+                "Schema objects that differ from what the migrations build",
+                len(drift),
+            )
+        if mismatches is not None:
+            yield _gauge(
+                "ledgerflow_schema_checksum_mismatches",
+                "Applied migrations whose file changed since they were applied",
+                len(mismatches),
+            )
+        status, _ = self._feature(
+            "migration_status",
+            lambda: (function := features.load("migration_status")) and function(connection),
+        )
+        if status is not None:
+            duration, lock_wait = last_run_figures(status)
+            if duration is not None:
+                yield _gauge(
+                    "ledgerflow_migrate_last_duration_seconds",
+                    "Duration of the last migrate run",
+                    duration,
+                )
+            if lock_wait is not None:
+                yield _gauge(
+                    "ledgerflow_migrate_last_lock_wait_seconds",
+                    "Time the last migrate run waited for its lock",
+                    lock_wait,
+                )
+        rows = GaugeMetricFamily(
+            "ledgerflow_table_rows_estimate",
+            "Planner estimate of the rows in each LedgerFlow table (pg_class.reltuples)",
+            labels=["table"],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(_ROW_ESTIMATES, [list(LEDGERFLOW_TABLES)])
+            for table, estimate in sorted(cursor.fetchall()):
+                if estimate >= 0:  # -1: never vacuumed or analysed, so unknown
+                    rows.add_metric([table], estimate)
+        yield rows
+
+    def _feature(self, feature, compute):
+        """``(value, usable)``: a broken feature (or one that raises) exports no value and
+        keeps ``ledgerflow_schema_at_head`` at 0, as the readiness check fails; the database
+        itself is still reported up."""
+        try:
+            return compute(), True
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "metrics could not use the %s feature: %s",
+                feature,
+                mask_secrets(str(exc)),
+                extra={"feature": feature, "error": type(exc).__name__},
+            )
+            return None, False
+
+    def _pool_metrics(self, connection):
+        pool = getattr(connection, "pool", None)
+        yield _gauge(
+            "ledgerflow_db_pool_enabled",
+            "1 when a psycopg connection pool is used",
+            int(bool(pool)),
+        )
+        if not pool:
+            return
+        stats = pool.get_stats()
+        yield _gauge("ledgerflow_db_pool_max", "Pool size limit", stats.get("pool_max", 0))
+        yield _gauge(
+            "ledgerflow_db_pool_connections",
+            "Connections the pool holds",
+            stats.get("pool_size", 0),
+        )
+        yield _gauge(
+            "ledgerflow_db_pool_available",
+            "Idle connections in the pool",
+            stats.get("pool_available", 0),
+        )
+        yield _gauge(
+            "ledgerflow_db_pool_requests_waiting",
+            "Requests waiting for a connection",
+            stats.get("requests_waiting", 0),
+        )
+
+
+def exposition(alias="default"):
+    """The metrics in Prometheus' text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SchemaCollector(alias))
+    return generate_latest(registry)

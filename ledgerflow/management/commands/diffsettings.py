@@ -1,0 +1,10 @@
+"""Django's ``diffsettings``, with database passwords masked (``DATABASE_URL`` included)."""
+
+from django.core.management.commands import diffsettings
+
+from ledgerflow.health.masking import mask_secrets
+
+
+class Command(diffsettings.Command):
+    def handle(self, **options):
+        return mask_secrets(super().handle(**options))
