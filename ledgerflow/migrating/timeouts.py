@@ -51,6 +51,10 @@ def apply_session_timeouts(connection):
                 f"{_ms(settings.MIGRATION_STATEMENT_TIMEOUT)}ms",
             ],
         )
+        if connection.pg_version >= 140000:
+            # A killed migrate's backend would otherwise finish its statement before noticing the
+            # client is gone, holding the advisory lock and table locks meanwhile.
+            cursor.execute("SELECT set_config('client_connection_check_interval', '1s', false)")
 
 
 def sqlstate(exc):
