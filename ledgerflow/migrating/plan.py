@@ -10,20 +10,28 @@ def pending_plan(executor):
 
 def plan_sql(executor, plan):
     """``[{"app", "name", "atomic", "sql": [statements]}]`` for each forward migration, rendered
-    by Django's schema editor in collect-only mode (what ``sqlmigrate`` prints)."""
+    by Django's schema editor in collect-only mode (what ``sqlmigrate`` prints); nothing runs."""
+    loader = executor.loader
     rendered = []
+    state = None
     for migration, backwards in plan:
         if backwards:
             continue
-        statements = executor.collect_sql([(migration, False)])
+        with executor.connection.schema_editor(
+            collect_sql=True, atomic=migration.atomic
+        ) as schema_editor:
+            if state is None:
+                state = loader.project_state((migration.app_label, migration.name), at_end=False)
+            state = migration.apply(state, schema_editor, collect_sql=True)
+        statements = [
+            s for s in schema_editor.collected_sql if s.strip() not in ("", "BEGIN;", "COMMIT;")
+        ]
         rendered.append(
             {
                 "app": migration.app_label,
                 "name": migration.name,
                 "atomic": migration.atomic,
-                "sql": [
-                    s for s in statements if s.strip() and s.strip() not in ("BEGIN;", "COMMIT;")
-                ],
+                "sql": statements,
             }
         )
     return rendered
