@@ -3,6 +3,9 @@
 import threading
 import time
 
+import psycopg
+import pytest
+
 from tests.migrating.support import (
     MigrationsCopy,
     applied,
