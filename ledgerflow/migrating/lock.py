@@ -42,6 +42,9 @@ def lock_holder(connection):
     ``user``, ``backend_start`` and ``query_start`` (ISO 8601 strings), ``state`` and ``query``.
     """
     with connection.cursor() as cursor:
+        # pg_stat_activity is snapshotted once per transaction: inside a caller's transaction
+        # it would not show sessions that connected since.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(_HOLDER_SQL, [MIGRATION_LOCK_KEY])
         row = cursor.fetchone()
     if row is None:

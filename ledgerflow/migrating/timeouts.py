@@ -73,6 +73,7 @@ def is_lock_timeout(exc):
 def blocking_sessions(connection):
     """Other sessions holding locks on LedgerFlow relations: the likely blockers of our DDL."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh view of the other sessions
         cursor.execute(_BLOCKERS_SQL)
         return [
             {
