@@ -2,7 +2,7 @@
 
 The checksum is SHA-256 over a canonical form of the migration's operations (each operation's
 deconstruction: class, arguments, fields, indexes) and its ``atomic`` flag. SQL given to
-``RunSQL`` is normalised with sqlparse (comments stripped, whitespace collapsed) and Python given
+``RunSQL`` is normalised (comments outside literals dropped, whitespace collapsed) and Python given
 to ``RunPython`` is reduced to its syntax tree, so comment and formatting edits do not count while
 any change in what runs does. Recorded rows live in ``ledgerflow_migration_checksums``.
 """
@@ -12,11 +12,11 @@ import getpass
 import hashlib
 import inspect
 import json
+import re
 import socket
 import textwrap
 from functools import lru_cache
 
-import sqlparse
 from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
@@ -25,9 +25,25 @@ CHECKSUM_TABLE = "ledgerflow_migration_checksums"
 ACCEPTANCE_TABLE = "ledgerflow_migration_checksum_acceptances"
 
 
+# String literals, quoted identifiers and dollar-quoted bodies are kept verbatim (a function body
+# is stored in the database as written, comments included); comments outside them are dropped
+# and whitespace runs collapse to one space.
+_SQL_TOKEN = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\w*)\$.*?\$\1\$|--[^\n]*|/\*.*?\*/|\s+|[^'"$\-/\s]+|.""",
+    re.DOTALL,
+)
+
+
 def _normalise_sql(sql):
-    text = sqlparse.format(str(sql), strip_comments=True)
-    return " ".join(text.split())
+    parts = []
+    for match in _SQL_TOKEN.finditer(str(sql)):
+        token = match.group(0)
+        if token.startswith("--") or token.startswith("/*") or token.isspace():
+            if parts and parts[-1] != " ":
+                parts.append(" ")
+        else:
+            parts.append(token)
+    return "".join(parts).strip()
 
 
 def _strip_docstrings(tree):
@@ -216,6 +232,15 @@ def checksum_mismatches(connection, loader=None):
                 {"app": key[0], "name": key[1], "recorded": row["checksum"], "current": current}
             )
     return mismatches
+
+
+def describe_mismatch(mismatch):
+    return (
+        f"{mismatch['app']}.{mismatch['name']} was edited after it was applied (recorded "
+        f"checksum {mismatch['recorded'][:12]}, code now {mismatch['current'][:12]}). Restore "
+        "the original, or accept the change deliberately: python manage.py "
+        f"accept_migration_checksum {mismatch['app']} {mismatch['name']} --reason '...'"
+    )
 
 
 def baseline(connection, loader=None):

@@ -63,15 +63,6 @@ def check_linear_history(loader):
     return messages
 
 
-def describe_mismatch(mismatch):
-    return (
-        f"{mismatch['app']}.{mismatch['name']} was edited after it was applied (recorded "
-        f"checksum {mismatch['recorded'][:12]}, code now {mismatch['current'][:12]}). Restore "
-        "the original, or accept the change deliberately: python manage.py "
-        f"accept_migration_checksum {mismatch['app']} {mismatch['name']} --reason '...'"
-    )
-
-
 def run(executor, *, models_check=True, with_sql=True):
     """Run every check against ``executor.connection``; returns a ``Report``."""
     connection = executor.connection
@@ -81,7 +72,7 @@ def run(executor, *, models_check=True, with_sql=True):
         report.problems += [("models", m) for m in check_models_match_migrations()]
     report.problems += [("history", m) for m in check_linear_history(loader)]
     report.problems += [
-        ("checksums", describe_mismatch(m))
+        ("checksums", checksums.describe_mismatch(m))
         for m in checksums.checksum_mismatches(connection, loader)
     ]
     for index, table in timeouts.invalid_indexes(connection):

@@ -15,7 +15,7 @@ from django.core.management.commands import migrate as django_migrate
 from django.db import DatabaseError, connections
 from django.db.migrations.exceptions import AmbiguityError
 
-from ledgerflow.migrating import checksums, lock, preflight, timeouts
+from ledgerflow.migrating import checksums, lock, timeouts
 from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.migrating.executor import SafeMigrationExecutor
 
@@ -51,9 +51,8 @@ class Command(django_migrate.Command):
             use_direct_connection(database)
         connection = connections[database]
         self.verbosity = options["verbosity"]
-        executor = SafeMigrationExecutor(connection, report=self._say)
-        if not options["allow_backwards"]:
-            self._refuse_backwards(executor, options)
+        if not options["allow_backwards"] and options["migration_name"]:
+            self._refuse_backwards(SafeMigrationExecutor(connection), options)
         if options["plan"] or options["check_unapplied"]:
             return super().handle(*args, **options)  # read-only: no lock, no bookkeeping
 
@@ -134,12 +133,14 @@ class Command(django_migrate.Command):
         if mismatches:
             raise CommandError(
                 "Refusing to migrate: applied migrations were changed since they ran; nothing "
-                "was applied.\n" + "\n".join(preflight.describe_mismatch(m) for m in mismatches)
+                "was applied.\n" + "\n".join(checksums.describe_mismatch(m) for m in mismatches)
             )
         if options["no_preflight"] or options["fake"]:
             return
         if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
             return  # nothing to apply: Django itself reports unmigrated model changes
+        from ledgerflow.migrating import preflight  # only when there is something to apply
+
         report = preflight.run(executor, models_check=True, with_sql=False)
         for note in report.notes:
             self._say(f"note: {note}")
