@@ -7,6 +7,7 @@ benchmarks.deploy_speed``.
 """
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,9 +66,14 @@ def stock_migrate(command, *args):
 
 
 def timed(command, env, check=True):
+    """Run ``command``; returns (wall seconds, result). ``timed.cpu`` holds the child's user+system
+    CPU seconds, which the load of other processes on the machine barely moves."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timed.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if check and result.returncode != 0:
         raise RuntimeError(f"{command} exited {result.returncode}:\n{result.stderr[-2000:]}")
     return elapsed, result

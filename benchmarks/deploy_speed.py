@@ -41,19 +41,24 @@ def schema_file():
 
 def main():
     sql_path = schema_file()
-    samples = {
-        key: [] for key in ("ours_cold", "stock_cold", "psql_cold", "ours_noop", "stock_noop")
-    }
+    keys = ("ours_cold", "stock_cold", "psql_cold", "ours_noop", "stock_noop")
+    samples = {key: [] for key in keys}
+    cpu = {key: [] for key in keys}
     for _ in range(RUNS):
         for key, command in (("ours", ours), ("stock", stock_migrate)):
             with scratch_database() as db:
                 env = child_env(db)
-                samples[f"{key}_cold"].append(timed(command("migrate", "--no-input"), env)[0])
-                samples[f"{key}_noop"].append(timed(command("migrate", "--no-input"), env)[0])
+                for phase in ("cold", "noop"):
+                    samples[f"{key}_{phase}"].append(
+                        timed(command("migrate", "--no-input"), env)[0]
+                    )
+                    cpu[f"{key}_{phase}"].append(timed.cpu)
         with scratch_database() as db:
             psql = ["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-1", "-f", sql_path, url_for(db)]
             samples["psql_cold"].append(timed(psql, child_env(db))[0])
+            cpu["psql_cold"].append(timed.cpu)
     medians = {key: median(values) for key, values in samples.items()}
+    cpu_medians = {key: median(values) for key, values in cpu.items()}
     print(f"Machine: {machine()}; {RUNS} runs each; medians in seconds.\n")
     print("| run | this project | stock Django | psql, one SQL file | ours / stock |")
     print("|---|---|---|---|---|")
@@ -70,6 +75,15 @@ def main():
         f"\ncold: ours / psql = {medians['ours_cold'] / medians['psql_cold']:.1f}x, "
         f"stock / psql = {medians['stock_cold'] / medians['psql_cold']:.1f}x"
     )
+    print("\nClient CPU seconds (user+system of the child process; psql's excludes the server):")
+    print("| run | this project | stock Django | psql | ours / stock |")
+    print("|---|---|---|---|---|")
+    for phase, label in (("cold", "cold migrate"), ("noop", "no-op migrate")):
+        psql_cpu = f"{cpu_medians['psql_cold']:.3f}" if phase == "cold" else "n/a"
+        print(
+            f"| {label} | {cpu_medians[f'ours_{phase}']:.3f} | {cpu_medians[f'stock_{phase}']:.3f} "
+            f"| {psql_cpu} | {cpu_medians[f'ours_{phase}'] / cpu_medians[f'stock_{phase}']:.2f} |"
+        )
     print("raw samples:", {k: [round(v, 3) for v in vals] for k, vals in samples.items()})
 
 
