@@ -15,7 +15,8 @@ import json
 import re
 import socket
 import textwrap
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
@@ -212,11 +213,26 @@ def recorded_checksums(connection):
         return {(row[0], row[1]): dict(zip(columns, row, strict=True)) for row in cursor}
 
 
+@cache
+def is_verified_app(app_label):
+    """Whether ``app_label``'s migrations are verified against their checksums: this project's
+    apps, not installed packages (Django's own migrations change with Django releases, and an
+    upgrade must not read as an edited migration)."""
+    from django.apps import apps
+
+    try:
+        path = Path(apps.get_app_config(app_label).path)
+    except LookupError:
+        return False
+    return "site-packages" not in path.parts and "dist-packages" not in path.parts
+
+
 def checksum_mismatches(connection, loader=None):
     """Each applied migration whose recorded checksum differs from the code's now, as dicts with
     ``app``, ``name``, ``recorded`` and ``current``; sorted. Empty when everything matches or
     nothing is recorded yet. Migrations recorded but gone from the code are not mismatches (the
-    status report lists them as unknown)."""
+    status report lists them as unknown). Only this project's apps are verified
+    (``is_verified_app``); installed packages' migrations are recorded for the audit only."""
     recorded = recorded_checksums(connection)
     if not recorded:
         return []
@@ -224,7 +240,7 @@ def checksum_mismatches(connection, loader=None):
     mismatches = []
     for key, row in sorted(recorded.items()):
         migration = loader.disk_migrations.get(key)
-        if migration is None:
+        if migration is None or not is_verified_app(key[0]):
             continue
         current = migration_checksum(migration)
         if current != row["checksum"]:

@@ -76,20 +76,8 @@ class Command(django_migrate.Command):
                 super().handle(*args, **options)
             finally:
                 django_migrate.MigrationExecutor = original
-            # Migrations applied before the ledger table existed (a fresh database) get theirs
-            # now, with the timings this run measured.
-            recorded = checksums.recorded_checksums(connection)
-            for app_label, name, duration_ms, lock_wait_ms in executor.applied:
-                if (app_label, name) not in recorded:
-                    checksums.record_applied(
-                        connection,
-                        app_label,
-                        name,
-                        migration=executor.loader.disk_migrations[(app_label, name)],
-                        duration_ms=duration_ms,
-                        lock_wait_ms=lock_wait_ms,
-                    )
-            checksums.baseline(connection, executor.loader)
+            if executor.applied:
+                self._record_unrecorded(connection, executor)
             self._finish_run(connection, run_id, started, "succeeded", "")
         except BaseException as exc:
             if run_id is not None:
@@ -99,6 +87,22 @@ class Command(django_migrate.Command):
             raise
         finally:
             lock.release(connection)
+
+    def _record_unrecorded(self, connection, executor):
+        """Migrations applied before the ledger table existed (a fresh database) get their rows
+        now, with the timings this run measured; anything else applied is baselined."""
+        recorded = checksums.recorded_checksums(connection)
+        for app_label, name, duration_ms, lock_wait_ms in executor.applied:
+            if (app_label, name) not in recorded:
+                checksums.record_applied(
+                    connection,
+                    app_label,
+                    name,
+                    migration=executor.loader.disk_migrations[(app_label, name)],
+                    duration_ms=duration_ms,
+                    lock_wait_ms=lock_wait_ms,
+                )
+        checksums.baseline(connection, executor.loader)
 
     def _make_executor(self, connection, progress_callback=None):
         executor = self._executor
