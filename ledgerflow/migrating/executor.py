@@ -119,11 +119,19 @@ class SafeMigrationExecutor(MigrationExecutor):
             lock_wait_ms=lock_wait_ms,
         )
 
+    def unapply_migration(self, state, migration, fake=False):
+        # Only reachable through `migrate --allow-backwards`, which the rollback command uses.
+        self._started, self._lock_wait = time.monotonic(), 0.0
+        state = super().unapply_migration(state, migration, fake=fake)
+        checksums.forget_applied(self.connection, migration.app_label, migration.name)
+        self._log(migration, "unapplied")
+        return state
+
     def _log(self, migration, outcome, **extra):
         duration_ms, lock_wait_ms = self._timings()
         if outcome == "applied":
             self.applied.append((migration.app_label, migration.name, duration_ms, lock_wait_ms))
-        level = logging.INFO if outcome in ("applied", "retrying") else logging.ERROR
+        level = logging.INFO if outcome in ("applied", "retrying", "unapplied") else logging.ERROR
         logger.log(
             level,
             "migration %s.%s %s in %.1f ms (lock wait %.1f ms)",

@@ -41,3 +41,17 @@ def test_plan_check_and_fake_still_work():
         assert applied(db, "ledgerflow") == ["0001_install_update_updated_at_column"]
         assert query(db, "SELECT to_regproc('update_updated_at_column')") == [(None,)]
         assert applied(db, "users") == []
+
+
+def test_allow_backwards_unapplies_and_forgets_the_checksum():
+    with scratch_database() as db:
+        assert run_manage(db, "migrate").returncode == 0
+
+        result = run_manage(db, "migrate", "users", "zero", "--allow-backwards")
+
+        assert result.returncode == 0, result.stderr
+        assert applied(db, "users") == []
+        assert query(db, "SELECT to_regclass('users')") == [(None,)]
+        assert query(
+            db, "SELECT count(*) FROM ledgerflow_migration_checksums WHERE app = 'users'"
+        ) == [(0,)]
