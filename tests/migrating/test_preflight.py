@@ -78,3 +78,27 @@ def test_preflight_reports_models_out_of_step_with_migrations(tmp_path):
 
         assert result.returncode == 1
         assert "[models] models have changes without a migration" in result.stderr
+
+
+NOOP_0002 = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("orders", "0001_create_order_status_and_orders")]
+    operations = [migrations.RunSQL("SELECT 1", migrations.RunSQL.noop)]
+"""
+
+
+def test_preflight_reports_conflicting_leaves_and_a_stale_max_migration(tmp_path):
+    orders = MigrationsCopy(tmp_path, "orders")
+    orders.write("0002_from_branch_a.py", NOOP_0002)
+    orders.write("0002_from_branch_b.py", NOOP_0002)
+    (orders.path / "max_migration.txt").write_text("0002_from_branch_a\n")
+    with scratch_database() as db:
+        result = run_manage(db, "preflight", "--no-sql", env=orders.env())
+
+        assert result.returncode == 1
+        assert (
+            "[history] app orders has conflicting leaf migrations 0002_from_branch_a, "
+            "0002_from_branch_b" in result.stderr
+        )
