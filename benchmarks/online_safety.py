@@ -238,11 +238,14 @@ def main():
         "p99 latency (ms) | baseline p99 / worst before (ms) |"
     )
     print("|---|---|---|---|---|---|---|")
-    for label, wall, before, during in rows:
+    for label, wall, before, during, _, _ in rows:
         print(
             f"| {label} | {wall:.1f} | {during[0]} | {during[1]} | {during[2]:.0f} | "
             f"{during[3]:.1f} | {before[3]:.1f} / {before[2]:.0f} |"
         )
+    for label, _, _, _, failures, errors in rows:
+        if failures:
+            print(f"\n{label}: failed statements by kind {failures}; first errors {errors}")
 
 
 if __name__ == "__main__":
