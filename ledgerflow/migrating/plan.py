@@ -1,7 +1,5 @@
 """The pending plan and the exact SQL ``migrate`` would run for it, without running it."""
 
-from django.db.migrations.executor import MigrationExecutor
-
 
 def pending_plan(executor):
     """``[(migration, backwards)]`` to bring every app to its leaf, as ``migrate`` would."""
@@ -35,7 +33,3 @@ def plan_sql(executor, plan):
             }
         )
     return rendered
-
-
-def new_executor(connection):
-    return MigrationExecutor(connection)

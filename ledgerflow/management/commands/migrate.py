@@ -7,6 +7,7 @@ retries (``ledgerflow.migrating.executor``); checksums verified before and recor
 migration; pre-flight checks before applying; a ``ledgerflow_migrate_runs`` row per run.
 """
 
+import argparse
 import contextlib
 import time
 
@@ -43,7 +44,7 @@ class Command(django_migrate.Command):
             help="Seconds to wait for another run's lock (default MIGRATION_LOCK_WAIT_TIMEOUT).",
         )
         # For the rollback command only, which applies its own data-loss guards first.
-        parser.add_argument("--allow-backwards", action="store_true", help="==SUPPRESS==")
+        parser.add_argument("--allow-backwards", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, **options):
         database = options["database"]
