@@ -152,6 +152,14 @@ class SafeMigrationExecutor(MigrationExecutor):
 
     def _lock_timeout_error(self, migration, attempts, exc):
         blockers = timeouts.describe_blockers(timeouts.blocking_sessions(self.connection))
+        if not migration.atomic:
+            return MigrationLockTimeout(
+                f"Non-atomic migration {migration.app_label}.{migration.name} could not get a "
+                f"lock within lock_timeout ({settings.MIGRATION_LOCK_TIMEOUT:g}s). It is not "
+                "retried, because the statements before the failing one have already run; it "
+                "stays unapplied, and an index it left INVALID is rebuilt on the next run. "
+                f"Blocking sessions: {blockers}. Run migrate again once they finish."
+            )
         return MigrationLockTimeout(
             f"Migration {migration.app_label}.{migration.name} could not get its table locks "
             f"within lock_timeout ({settings.MIGRATION_LOCK_TIMEOUT:g}s) in {attempts} attempt(s); "
