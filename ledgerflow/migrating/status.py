@@ -50,7 +50,8 @@ def migration_status(connection):
          "last_run": {...} | None, "lock_holder": {...} | None}
 
     Applied entries carry ``applied_at``, ``applied_by``, ``duration_ms``, ``lock_wait_ms`` and
-    ``checksum`` (``ok``, ``changed``, or ``unrecorded`` until the next migrate baselines it).
+    ``checksum`` (``ok``, ``changed``, ``unrecorded`` until the next migrate baselines it, or
+    ``unverified`` for installed packages' migrations, which change with package upgrades).
     ``at_head`` is true when nothing is pending, nothing is unknown and no checksum changed."""
     loader = MigrationLoader(connection, ignore_no_migrations=True)
     recorder = MigrationRecorder(connection)
@@ -74,7 +75,12 @@ def migration_status(connection):
             entry = apps.setdefault(key[0], {"applied": [], "pending": []})
             if key in applied_rows:
                 row = recorded.get(key)
-                state = "unrecorded" if row is None else "changed" if key in mismatches else "ok"
+                if row is None:
+                    state = "unrecorded"
+                elif not checksums.is_verified_app(key[0]):
+                    state = "unverified"  # an installed package's migration: audit only
+                else:
+                    state = "changed" if key in mismatches else "ok"
                 entry["applied"].append(
                     {
                         "name": key[1],

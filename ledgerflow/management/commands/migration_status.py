@@ -47,7 +47,12 @@ class Command(BaseCommand):
                     if item["baselined"]
                     else "no timing"
                 )
-                mark = {"ok": "", "changed": "  CHECKSUM CHANGED", "unrecorded": "  no checksum"}
+                mark = {
+                    "ok": "",
+                    "changed": "  CHECKSUM CHANGED",
+                    "unrecorded": "  no checksum",
+                    "unverified": "",
+                }
                 self.stdout.write(
                     f"  [X] {item['name']}  applied {item['applied_at']}  ({timing})"
                     f"{mark[item['checksum']]}"
