@@ -16,6 +16,9 @@ class AppliedMigrationChecksum(models.Model):
     app = models.CharField(max_length=255)
     name = models.CharField(max_length=255)
     checksum = models.CharField(max_length=64)
+    # How the checksum was computed (ledgerflow.migrating.checksums.ALGORITHM): a row from an
+    # older algorithm is re-baselined instead of being read as an edited migration.
+    algorithm = models.CharField(max_length=16, db_default="v1")
     applied_at = models.DateTimeField(db_default=Now())
     applied_by = models.CharField(max_length=255)
     duration_ms = models.FloatField(null=True)

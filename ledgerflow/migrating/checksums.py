@@ -23,6 +23,8 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
 CHECKSUM_TABLE = "ledgerflow_migration_checksums"
+# Bump when the canonical form below changes, so recorded rows are re-baselined, not refused.
+ALGORITHM = "v1"
 ACCEPTANCE_TABLE = "ledgerflow_migration_checksum_acceptances"
 
 
@@ -172,9 +174,10 @@ def record_applied(
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {CHECKSUM_TABLE} "
-            "(app, name, checksum, applied_at, applied_by, duration_ms, lock_wait_ms, baselined) "
-            "VALUES (%s, %s, %s, now(), %s, %s, %s, %s) "
+            "(app, name, checksum, algorithm, applied_at, applied_by, duration_ms, "
+            "lock_wait_ms, baselined) VALUES (%s, %s, %s, %s, now(), %s, %s, %s, %s) "
             "ON CONFLICT (app, name) DO UPDATE SET checksum = EXCLUDED.checksum, "
+            "algorithm = EXCLUDED.algorithm, "
             "applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by, "
             "duration_ms = EXCLUDED.duration_ms, lock_wait_ms = EXCLUDED.lock_wait_ms, "
             "baselined = EXCLUDED.baselined",
@@ -182,6 +185,7 @@ def record_applied(
                 app_label,
                 name,
                 checksum,
+                ALGORITHM,
                 applied_by or run_by(),
                 duration_ms,
                 lock_wait_ms,
@@ -206,8 +210,8 @@ def recorded_checksums(connection):
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT app, name, checksum, applied_at, applied_by, duration_ms, lock_wait_ms, "
-            f"baselined FROM {CHECKSUM_TABLE}"
+            f"SELECT app, name, checksum, algorithm, applied_at, applied_by, duration_ms, "
+            f"lock_wait_ms, baselined FROM {CHECKSUM_TABLE}"
         )
         columns = [col.name for col in cursor.description]
         return {(row[0], row[1]): dict(zip(columns, row, strict=True)) for row in cursor}
@@ -240,7 +244,7 @@ def checksum_mismatches(connection, loader=None):
     mismatches = []
     for key, row in sorted(recorded.items()):
         migration = loader.disk_migrations.get(key)
-        if migration is None or not is_verified_app(key[0]):
+        if migration is None or not is_verified_app(key[0]) or row["algorithm"] != ALGORITHM:
             continue
         current = migration_checksum(migration)
         if current != row["checksum"]:
@@ -261,7 +265,8 @@ def describe_mismatch(mismatch):
 
 def baseline(connection, loader=None):
     """Record a checksum for every applied migration that has none (applied before this feature
-    existed, or before the ledger table was created in this very run). Returns the keys."""
+    existed, or before the ledger table was created in this very run) or whose checksum was
+    computed by an older ``ALGORITHM``. Returns the keys."""
     if not ledger_exists(connection):
         return []
     loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
@@ -270,9 +275,19 @@ def baseline(connection, loader=None):
     added = []
     for key in sorted(applied):
         migration = loader.disk_migrations.get(key)
-        if key in recorded or migration is None:
+        row = recorded.get(key)
+        if migration is None or (row is not None and row["algorithm"] == ALGORITHM):
             continue
-        record_applied(connection, *key, migration=migration, baselined=True)
+        if row is not None:
+            # Recorded under an older algorithm: re-baseline, keeping when and who applied it.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {CHECKSUM_TABLE} SET checksum = %s, algorithm = %s, baselined = true "
+                    "WHERE app = %s AND name = %s",
+                    [migration_checksum(migration), ALGORITHM, *key],
+                )
+        else:
+            record_applied(connection, *key, migration=migration, baselined=True)
         added.append(key)
     return added
 

@@ -42,6 +42,7 @@ class Migration(migrations.Migration):
                 ("app", models.CharField(max_length=255)),
                 ("name", models.CharField(max_length=255)),
                 ("checksum", models.CharField(max_length=64)),
+                ("algorithm", models.CharField(db_default="v1", max_length=16)),
                 ("applied_at", models.DateTimeField(db_default=ledgerflow.db.expressions.Now())),
                 ("applied_by", models.CharField(max_length=255)),
                 ("duration_ms", models.FloatField(null=True)),

@@ -2,8 +2,11 @@
 
 import pytest
 from django.db import connection, migrations, models, transaction
+from django.db.migrations.loader import MigrationLoader
 
 from ledgerflow.migrating.checksums import (
+    ALGORITHM,
+    baseline,
     checksum_mismatches,
     migration_checksum,
     record_applied,
@@ -159,3 +162,23 @@ def test_database_migrated_before_checksums_existed_is_baselined():
             db, "SELECT baselined, count(*) FROM ledgerflow_migration_checksums GROUP BY baselined"
         )
         assert rows == [(True, total)]
+
+
+def test_rows_from_an_older_checksum_algorithm_are_rebaselined_not_refused(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ledgerflow_migration_checksums SET algorithm = 'v0', checksum = %s "
+            "WHERE app = 'orders' AND name = %s",
+            ["0" * 64, ORDERS_0001],
+        )
+    migration = MigrationLoader(connection).disk_migrations[("orders", ORDERS_0001)]
+
+    assert checksum_mismatches(connection) == []
+    assert baseline(connection) == [("orders", ORDERS_0001)]
+
+    row = recorded_checksums(connection)[("orders", ORDERS_0001)]
+    assert (row["algorithm"], row["checksum"], row["baselined"]) == (
+        ALGORITHM,
+        migration_checksum(migration),
+        True,
+    )
