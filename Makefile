@@ -31,10 +31,11 @@ test: $(STAMP)  ## Lint, then run the whole test suite against real PostgreSQL
 	$(MAKE) --no-print-directory lint
 	LEDGERFLOW_ENV=test $(BIN)/pytest
 
-lint: $(STAMP)  ## ruff, and models/migrations agreement
+lint: $(STAMP)  ## ruff, models/migrations agreement, hadolint on the Dockerfile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	LEDGERFLOW_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/hadolint Dockerfile
 
 format: $(STAMP)  ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

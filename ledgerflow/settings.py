@@ -189,3 +189,18 @@ LOGGING = {
 
 # Schema docs (manage.py schema_docs): the pg_dump binary; empty means the one on PATH.
 LEDGERFLOW_PG_DUMP = env.str("LEDGERFLOW_PG_DUMP", default="")
+
+# Safe deploys (ledgerflow/migrating/) ------------------------------------------------------------
+# `migrate` serialises runs with a session advisory lock, so it must reach PostgreSQL directly,
+# not through a transaction-pooling PgBouncer: MIGRATION_DATABASE_URL names that direct route.
+MIGRATION_DATABASE_URL = env.str("MIGRATION_DATABASE_URL", default="")
+# Seconds a migrate run waits for another run's advisory lock before giving up.
+MIGRATION_LOCK_WAIT_TIMEOUT = env.float("MIGRATION_LOCK_WAIT_TIMEOUT", default=300.0)
+# Seconds one statement may wait for a table lock (PostgreSQL lock_timeout); 0 disables it.
+MIGRATION_LOCK_TIMEOUT = env.float("MIGRATION_LOCK_TIMEOUT", default=5.0)
+# Seconds one statement may run (PostgreSQL statement_timeout); 0 disables it.
+MIGRATION_STATEMENT_TIMEOUT = env.float("MIGRATION_STATEMENT_TIMEOUT", default=600.0)
+# Extra attempts for an atomic migration that hit lock_timeout; non-atomic ones are never retried.
+MIGRATION_RETRIES = env.int("MIGRATION_RETRIES", default=3)
+# First backoff between attempts in seconds; doubled each time, with jitter.
+MIGRATION_RETRY_BACKOFF = env.float("MIGRATION_RETRY_BACKOFF", default=2.0)

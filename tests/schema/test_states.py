@@ -26,7 +26,7 @@ def test_every_project_app_is_a_schema_app():
 
 
 def test_takeover_record_migration_is_found_by_its_content():
-    assert takeover_migration() == ("ledgerflow", "0002_schema_takeover")
+    assert takeover_migration() == ("ledgerflow", "0003_schema_takeover")
 
 
 def test_stored_file_holds_baseline_adopted_and_head():

@@ -5,7 +5,7 @@ import ledgerflow.db.expressions
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledgerflow", "0002_schema_takeover"),
+        ("ledgerflow", "0003_schema_takeover"),
     ]
 
     operations = [

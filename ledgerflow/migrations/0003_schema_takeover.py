@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     """The record ``adopt_sqlx`` leaves of each takeover (a bookkeeping table)."""
 
     dependencies = [
-        ("ledgerflow", "0001_install_update_updated_at_column"),
+        ("ledgerflow", "0002_create_migration_ledger"),
     ]
 
     operations = [

@@ -1,0 +1,189 @@
+"""``migrate``, made safe to run from every pod of a deploy at once.
+
+Django's own command, plus: a direct connection when ``MIGRATION_DATABASE_URL`` is set; forward
+only (going back is ``rollback``'s job, with its data-loss guards); one run at a time under an
+advisory lock (the others wait, then find nothing to do); lock and statement timeouts with
+retries (``ledgerflow.migrating.executor``); checksums verified before and recorded with every
+migration; pre-flight checks before applying; a ``ledgerflow_migrate_runs`` row per run.
+"""
+
+import argparse
+import contextlib
+import time
+
+from django.core.management.base import CommandError
+from django.core.management.commands import migrate as django_migrate
+from django.db import DatabaseError, connections
+from django.db.migrations.exceptions import AmbiguityError
+
+from ledgerflow.migrating import checksums, lock, timeouts
+from ledgerflow.migrating.connection import use_direct_connection
+from ledgerflow.migrating.executor import SafeMigrationExecutor
+
+RUNS_TABLE = "ledgerflow_migrate_runs"
+
+
+class Command(django_migrate.Command):
+    help = (
+        "Apply pending migrations, one run at a time (advisory lock), with lock/statement "
+        "timeouts, checksum verification and pre-flight checks. Forward only: use "
+        "`python manage.py rollback` to go back."
+    )
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--no-preflight",
+            action="store_true",
+            help="Skip the models and lint checks (checksums are still verified).",
+        )
+        parser.add_argument(
+            "--lock-wait-timeout",
+            type=float,
+            default=None,
+            help="Seconds to wait for another run's lock (default MIGRATION_LOCK_WAIT_TIMEOUT).",
+        )
+        # For the rollback command only, which applies its own data-loss guards first.
+        parser.add_argument("--allow-backwards", action="store_true", help=argparse.SUPPRESS)
+
+    def handle(self, *args, **options):
+        database = options["database"]
+        if database == "default":
+            use_direct_connection(database)
+        connection = connections[database]
+        self.verbosity = options["verbosity"]
+        if not options["allow_backwards"] and options["migration_name"]:
+            self._refuse_backwards(SafeMigrationExecutor(connection), options)
+        if options["plan"] or options["check_unapplied"]:
+            return super().handle(*args, **options)  # read-only: no lock, no bookkeeping
+
+        waited = lock.acquire(connection, timeout=options["lock_wait_timeout"], report=self._say)
+        self._waited = waited
+        run_id = None
+        started = time.monotonic()
+        try:
+            if waited >= 0.5 and self.verbosity:
+                self._say(f"Got the migration lock after {waited:.1f}s.")
+            timeouts.apply_session_timeouts(connection)
+            # Another run may have applied migrations while we waited: reload what is applied.
+            executor = SafeMigrationExecutor(connection, report=self._say)
+            checksums.baseline(connection, executor.loader)
+            self._preflight(executor, options)
+            run_id = self._start_run(connection, waited)
+            self._executor = executor
+            original = django_migrate.MigrationExecutor
+            django_migrate.MigrationExecutor = self._make_executor
+            try:
+                super().handle(*args, **options)
+            finally:
+                django_migrate.MigrationExecutor = original
+            if executor.applied:
+                self._record_unrecorded(connection, executor)
+            self._finish_run(connection, run_id, started, "succeeded", "")
+        except BaseException as exc:
+            if run_id is not None:
+                # The original error matters more than the bookkeeping row.
+                with contextlib.suppress(DatabaseError):
+                    self._finish_run(connection, run_id, started, "failed", str(exc)[:2000])
+            raise
+        finally:
+            lock.release(connection)
+
+    def _record_unrecorded(self, connection, executor):
+        """Migrations applied before the ledger table existed (a fresh database) get their rows
+        now, with the timings this run measured; anything else applied is baselined."""
+        recorded = checksums.recorded_checksums(connection)
+        for app_label, name, duration_ms, lock_wait_ms in executor.applied:
+            if (app_label, name) not in recorded:
+                checksums.record_applied(
+                    connection,
+                    app_label,
+                    name,
+                    migration=executor.loader.disk_migrations[(app_label, name)],
+                    duration_ms=duration_ms,
+                    lock_wait_ms=lock_wait_ms,
+                )
+        checksums.baseline(connection, executor.loader)
+
+    def _make_executor(self, connection, progress_callback=None):
+        executor = self._executor
+        executor.progress_callback = progress_callback
+        return executor
+
+    def _say(self, message):
+        self.stdout.write(message)
+
+    def _refuse_backwards(self, executor, options):
+        app_label, name = options["app_label"], options["migration_name"]
+        if not (app_label and name):
+            return
+        if name == "zero":
+            target = (app_label, None)
+        else:
+            try:
+                target = (app_label, executor.loader.get_migration_by_prefix(app_label, name).name)
+            except (AmbiguityError, KeyError):
+                return  # Django's own handling names the problem
+        plan = executor.migration_plan([target])
+        undo = [f"{m.app_label}.{m.name}" for m, backwards in plan if backwards]
+        if undo:
+            raise CommandError(
+                f"migrate only moves forward; {app_label} {name} would unapply "
+                f"{', '.join(undo)}, and unapplying can drop tables and columns holding payment "
+                "rows. Use `python manage.py rollback`, which checks for data loss first."
+            )
+
+    def _preflight(self, executor, options):
+        mismatches = checksums.checksum_mismatches(executor.connection, executor.loader)
+        if mismatches:
+            raise CommandError(
+                "Refusing to migrate: applied migrations were changed since they ran; nothing "
+                "was applied.\n" + "\n".join(checksums.describe_mismatch(m) for m in mismatches)
+            )
+        if options["no_preflight"] or options["fake"]:
+            return
+        if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            return  # nothing to apply: Django itself reports unmigrated model changes
+        from ledgerflow.migrating import preflight  # only when there is something to apply
+
+        report = preflight.run(executor, models_check=True, with_sql=False)
+        for note in report.notes:
+            self._say(f"note: {note}")
+        if not report.ok:
+            raise CommandError(
+                "Pre-flight checks failed; nothing was applied:\n"
+                + "\n".join(f"  [{check}] {message}" for check, message in report.problems)
+                + "\nFix them, acknowledge a lint finding with `preflight_ignore` in the "
+                "migration, or pass --no-preflight to override."
+            )
+
+    def _start_run(self, connection, waited):
+        if not checksums.ledger_exists(connection):
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {RUNS_TABLE} (started_at, run_by, lock_wait_ms, applied_count, "
+                "outcome, error) VALUES (now(), %s, %s, 0, 'running', '') RETURNING id",
+                [checksums.run_by(), waited * 1000],
+            )
+            return cursor.fetchone()[0]
+
+    def _finish_run(self, connection, run_id, started, outcome, error):
+        if connection.in_atomic_block and connection.needs_rollback:
+            return
+        if run_id is None:
+            run_id = self._start_run(connection, self._waited)  # ledger created in this run
+            if run_id is None:
+                return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {RUNS_TABLE} SET finished_at = now(), duration_ms = %s, "
+                "applied_count = %s, outcome = %s, error = %s WHERE id = %s",
+                [
+                    (time.monotonic() - started) * 1000,
+                    len(self._executor.applied),
+                    outcome,
+                    error,
+                    run_id,
+                ],
+            )

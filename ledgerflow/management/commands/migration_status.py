@@ -1,0 +1,87 @@
+"""``migration_status``: applied and pending migrations per app, checksums, head, last run."""
+
+import json
+
+from django.core.management.base import BaseCommand
+from django.db import connections
+
+from ledgerflow.migrating.connection import use_direct_connection
+from ledgerflow.migrating.lock import describe_holder
+from ledgerflow.migrating.status import migration_status
+
+
+class Command(BaseCommand):
+    help = (
+        "Report applied and pending migrations, checksum state and whether the database is at head."
+    )
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        parser.add_argument("--database", default="default", help="Database alias.")
+        parser.add_argument(
+            "--exit-code",
+            action="store_true",
+            help="Exit 1 when the database is not at head (for scripts and probes).",
+        )
+
+    def handle(self, *args, **options):
+        if options["database"] == "default":
+            use_direct_connection()
+        status = migration_status(connections[options["database"]])
+        if options["json"]:
+            self.stdout.write(json.dumps(status, indent=2, sort_keys=True))
+        else:
+            self._print(status)
+        if options["exit_code"] and not status["at_head"]:
+            raise SystemExit(1)
+
+    def _print(self, status):
+        for app, entry in status["apps"].items():
+            self.stdout.write(self.style.MIGRATE_HEADING(app))
+            for item in entry["applied"]:
+                timing = (
+                    f"{item['duration_ms']:.0f} ms, lock wait {item['lock_wait_ms']:.0f} ms"
+                    if item["duration_ms"] is not None
+                    else "no timing (baselined)"
+                    if item["baselined"]
+                    else "no timing"
+                )
+                mark = {
+                    "ok": "",
+                    "changed": "  CHECKSUM CHANGED",
+                    "unrecorded": "  no checksum",
+                    "unverified": "",
+                }
+                self.stdout.write(
+                    f"  [X] {item['name']}  applied {item['applied_at']}  ({timing})"
+                    f"{mark[item['checksum']]}"
+                )
+            for item in entry["pending"]:
+                self.stdout.write(f"  [ ] {item['name']}  pending")
+        for item in status["unknown_applied"]:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"applied in the database but not in the code: {item['app']}.{item['name']} "
+                    f"({item['applied_at']}); the database is ahead of this release"
+                )
+            )
+        run = status["last_run"]
+        if run:
+            self.stdout.write(
+                f"last migrate run: {run['outcome']} at {run['started_at']} by {run['run_by']}, "
+                f"{run['applied_count']} applied in {run['duration_ms']} ms, lock wait "
+                f"{run['lock_wait_ms']} ms"
+            )
+        if status["lock_holder"]:
+            self.stdout.write(f"migration lock held by {describe_holder(status['lock_holder'])}")
+        if status["at_head"]:
+            self.stdout.write(self.style.SUCCESS("at head"))
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"NOT at head: {status['pending_count']} pending, "
+                    f"{len(status['unknown_applied'])} unknown, "
+                    f"{len(status['checksum_mismatches'])} changed"
+                )
+            )
