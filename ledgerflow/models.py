@@ -56,6 +56,7 @@ class ReleaseTag(models.Model):
     def __str__(self):
         return self.name
 
+
 class AppliedMigrationChecksum(models.Model):
     """One row per applied migration: written in the migration's own transaction when atomic."""
 
