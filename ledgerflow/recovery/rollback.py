@@ -13,18 +13,22 @@ from django.db import OperationalError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from ledgerflow.db.urls import describe_target
+from ledgerflow.migrating import checksums, lock
+from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.planning import assess, build_plan, render
 from ledgerflow.recovery.state import applied_migrations, quote_qualified, table_exists
 
 
-def migration_lock(connection):
-    """The advisory lock ``migrate`` holds (``ledgerflow.migrating.lock``, built separately).
-
-    Until that lock is merged this takes nothing; wiring it here is the one change needed.
-    """
-    return contextlib.nullcontext()
+@contextlib.contextmanager
+def migration_lock(connection, write):
+    """Hold the advisory lock ``migrate`` takes, so a rollback and a deploy never interleave."""
+    lock.acquire(connection, report=write)
+    try:
+        yield
+    finally:
+        lock.release(connection)
 
 
 @dataclass
@@ -80,9 +84,11 @@ def rollback(
     ``write`` receives the printed plan and progress. Raises ``RecoveryError`` for a refused or
     impossible rollback; nothing has changed then.
     """
+    if using == "default":
+        use_direct_connection(using)  # the session lock needs it, as for migrate
     connection = connections[using]
     where = describe_target(connection.settings_dict)
-    with migration_lock(connection):
+    with migration_lock(connection, write):
         executor = MigrationExecutor(connection)
         with connection.cursor() as cursor:
             migrations = select_migrations(executor, cursor)
@@ -135,6 +141,8 @@ def rollback(
                 )
             write("\nRolling back ...")
             executor.migrate(None, plan=[(migration, True) for migration in plan.migrations])
+            for migration in plan.migrations:
+                checksums.forget_applied(connection, migration.app_label, migration.name)
             with connection.cursor() as cursor:
                 remaining = set(applied_migrations(cursor))
             still = [m for m in plan.migrations if (m.app_label, m.name) in remaining]

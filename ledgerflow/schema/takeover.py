@@ -19,6 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
 from ledgerflow.db.introspection import compare_snapshots, schema_snapshot
+from ledgerflow.migrating import checksums
 from ledgerflow.schema import expected
 from ledgerflow.schema.states import (
     SQLX_BASELINE,
@@ -185,8 +186,8 @@ def apply_safe_fixes(connection, differences):
 def record_applied(connection, app_label, name):
     """Record one migration as applied without running it.
 
-    The single place where the takeover records migrations: the ledger of applied-migration
-    checksums (the safe-deploys work) hooks in here.
+    The single place where the takeover records migrations in ``django_migrations``; their
+    checksums follow once the ledger table exists (see ``adopt``).
     """
     MigrationRecorder(connection).record_applied(app_label, name)
 
@@ -231,6 +232,10 @@ def adopt(connection, applied_fixes=()):
                 "an older release instead."
             )
         executor.migrate([target], plan=plan)
+        # The ledger table exists now (it comes before the takeover record's migration): give
+        # the five initial migrations and the bookkeeping ones their checksums.
+        for app_label, name in [*SQLX_BASELINE, *((m.app_label, m.name) for m, _ in plan)]:
+            checksums.record_applied(connection, app_label, name, applied_by="adopt_sqlx")
 
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_user")

@@ -43,6 +43,12 @@ class Command(django_migrate.Command):
             default=None,
             help="Seconds to wait for another run's lock (default MIGRATION_LOCK_WAIT_TIMEOUT).",
         )
+        parser.add_argument(
+            "--backup",
+            action="store_true",
+            help="Take a verified backup of the whole database before applying anything "
+            "(skipped when nothing is pending). Recommended for production deploys.",
+        )
         # For the rollback command only, which applies its own data-loss guards first.
         parser.add_argument("--allow-backwards", action="store_true", help=argparse.SUPPRESS)
 
@@ -69,6 +75,8 @@ class Command(django_migrate.Command):
             executor = SafeMigrationExecutor(connection, report=self._say)
             checksums.baseline(connection, executor.loader)
             self._preflight(executor, options)
+            if options["backup"]:
+                self._backup(executor, options)
             run_id = self._start_run(connection, waited)
             self._executor = executor
             original = django_migrate.MigrationExecutor
@@ -156,6 +164,21 @@ class Command(django_migrate.Command):
                 + "\nFix them, acknowledge a lint finding with `preflight_ignore` in the "
                 "migration, or pass --no-preflight to override."
             )
+
+    def _backup(self, executor, options):
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if not pending or options["fake"]:
+            return
+        from ledgerflow.recovery import RecoveryError
+        from ledgerflow.recovery.backup import take_backup
+
+        try:
+            backup = take_backup(reason="pre-migrate", using=options["database"])
+        except RecoveryError as exc:
+            raise CommandError(
+                f"Backup before migrating failed; nothing was applied: {exc}"
+            ) from None
+        self._say(f"Backup verified: {backup.archive_path} (sha256 {backup.manifest['sha256']}).")
 
     def _start_run(self, connection, waited):
         if not checksums.ledger_exists(connection):

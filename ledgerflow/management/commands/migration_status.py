@@ -8,6 +8,8 @@ from django.db import connections
 from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.migrating.lock import describe_holder
 from ledgerflow.migrating.status import migration_status
+from ledgerflow.recovery import RecoveryError
+from ledgerflow.recovery.tags import release_tags
 
 
 class Command(BaseCommand):
@@ -29,6 +31,10 @@ class Command(BaseCommand):
         if options["database"] == "default":
             use_direct_connection()
         status = migration_status(connections[options["database"]])
+        try:
+            status["release_tags"] = release_tags()
+        except RecoveryError:
+            status["release_tags"] = []  # the tags table comes with a pending migration
         if options["json"]:
             self.stdout.write(json.dumps(status, indent=2, sort_keys=True))
         else:
@@ -72,6 +78,11 @@ class Command(BaseCommand):
                 f"last migrate run: {run['outcome']} at {run['started_at']} by {run['run_by']}, "
                 f"{run['applied_count']} applied in {run['duration_ms']} ms, lock wait "
                 f"{run['lock_wait_ms']} ms"
+            )
+        for tag in status["release_tags"]:
+            self.stdout.write(
+                f"release tag {tag['name']}: {len(tag['migration_state'])} migrations, "
+                f"tagged {tag['created_at']} by {tag['created_by']}"
             )
         if status["lock_holder"]:
             self.stdout.write(f"migration lock held by {describe_holder(status['lock_holder'])}")
