@@ -7,7 +7,6 @@ a table never analysed has no estimate and no sample. When the database is unrea
 """
 
 import logging
-import numbers
 
 from django.db import Error as DatabaseError
 from django.db import connections
@@ -30,11 +29,6 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)
 """
 
-# Keys accepted in migration_status()'s answer for the last migrate run, flat or under
-# "last_run"; seconds unless the key says milliseconds.
-_DURATION_KEYS = ("duration_seconds", "last_run_duration_seconds", "duration")
-_LOCK_WAIT_KEYS = ("lock_wait_seconds", "last_run_lock_wait_seconds", "lock_wait")
-
 
 def _gauge(name, documentation, value=None, labels=None):
     family = GaugeMetricFamily(name, documentation, labels=list(labels or {}))
@@ -43,29 +37,18 @@ def _gauge(name, documentation, value=None, labels=None):
     return family
 
 
-def _first_number(mapping, keys):
-    for key in keys:
-        value = mapping.get(key)
-        if hasattr(value, "total_seconds"):
-            return value.total_seconds()
-        if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return float(value)
-    return None
-
-
 def last_run_figures(status):
-    """``(duration_seconds, lock_wait_seconds)`` of the last migrate run in a status dict."""
-    if not isinstance(status, dict):
+    """``(duration_seconds, lock_wait_seconds)`` of the last migrate run in ``migration_status()``'s
+    answer (``last_run.duration_ms`` and ``lock_wait_ms``); ``None`` for what is not known."""
+    run = status.get("last_run") if isinstance(status, dict) else None
+    if not run:
         return None, None
-    scopes = [status.get("last_run"), status]
-    duration = lock_wait = None
-    for scope in scopes:
-        if isinstance(scope, dict):
-            duration = duration if duration is not None else _first_number(scope, _DURATION_KEYS)
-            lock_wait = (
-                lock_wait if lock_wait is not None else _first_number(scope, _LOCK_WAIT_KEYS)
-            )
-    return duration, lock_wait
+
+    def seconds(key):
+        value = run.get(key)
+        return None if value is None else float(value) / 1000
+
+    return seconds("duration_ms"), seconds("lock_wait_ms")
 
 
 class SchemaCollector(Collector):

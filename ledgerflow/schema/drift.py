@@ -14,6 +14,11 @@ from ledgerflow.schema import expected
 from ledgerflow.schema.states import applied_state, unknown_migrations
 
 
+# A running migration holds ACCESS EXCLUSIVE locks; a drift check (a readiness probe, say) must
+# fail fast behind one instead of queueing every later reader of those tables behind itself.
+SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '2s'"
+
+
 def detect_drift(connection):
     """Every ``Difference`` between the database and its expected schema; empty when clean.
 
@@ -71,6 +76,7 @@ def read_only_snapshot(connection):
         with connection.transaction(), connection.cursor() as cursor:
             if fresh:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute(SET_LOCK_TIMEOUT)
             yield cursor
         return
     from django.db import transaction
@@ -81,6 +87,7 @@ def read_only_snapshot(connection):
         return
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute(SET_LOCK_TIMEOUT)
         yield cursor
 
 

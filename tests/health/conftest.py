@@ -30,6 +30,13 @@ def installed_features(monkeypatch, transactional_db):
 
 
 @pytest.fixture
+def features_not_installed(monkeypatch):
+    """A release without the checksum, status and drift features (their modules absent)."""
+    for feature, (_module, function) in list(features.FEATURES.items()):
+        monkeypatch.setitem(features.FEATURES, feature, ("tests.health.not_installed", function))
+
+
+@pytest.fixture
 def migration_rows(transactional_db):
     """Lets a test edit ``django_migrations`` (committed, so the checks' own connection sees it)
     and puts every row back afterwards."""

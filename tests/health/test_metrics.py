@@ -19,7 +19,7 @@ def scrape(client, **headers):
     }
 
 
-def test_metrics_at_head_without_optional_features(client):
+def test_metrics_at_head(client):
     metrics = scrape(client)
 
     assert metrics[("ledgerflow_database_up", ())] == 1
@@ -28,8 +28,16 @@ def test_metrics_at_head_without_optional_features(client):
     assert metrics[("ledgerflow_schema_at_head", ())] == 1
     assert metrics[("ledgerflow_db_pool_enabled", ())] == 0
     for feature in ("checksums", "drift", "migration_status"):
+        assert metrics[("ledgerflow_feature_installed", (("feature", feature),))] == 1
+    assert metrics[("ledgerflow_schema_drift_objects", ())] == 0
+    assert metrics[("ledgerflow_schema_checksum_mismatches", ())] == 0
+
+
+def test_without_optional_features_no_value_is_made_up(client, features_not_installed):
+    metrics = scrape(client)
+
+    for feature in ("checksums", "drift", "migration_status"):
         assert metrics[("ledgerflow_feature_installed", (("feature", feature),))] == 0
-    # Absent features export no value rather than a made-up zero.
     names = {name for name, _ in metrics}
     assert "ledgerflow_schema_drift_objects" not in names
     assert "ledgerflow_schema_checksum_mismatches" not in names
@@ -57,7 +65,7 @@ def test_drift_checksums_and_last_migrate_run_come_from_the_features(
     installed_features["checksum_mismatches"] = ["users.0001_create_users", "orders.0001_x"]
     installed_features["status"] = {
         "apps": {},
-        "last_run": {"duration_seconds": 1.5, "lock_wait_seconds": 0.25},
+        "last_run": {"duration_ms": 1500, "lock_wait_ms": 250},
     }
 
     metrics = scrape(client)
@@ -95,13 +103,13 @@ def test_row_estimates_come_from_pg_class_after_analyze(client):
 @pytest.mark.parametrize(
     ("status", "figures"),
     [
-        ({"last_run": {"duration_seconds": 2, "lock_wait_seconds": 0.5}}, (2.0, 0.5)),
-        ({"last_run_duration_seconds": 3.0, "last_run_lock_wait_seconds": 0}, (3.0, 0.0)),
+        ({"last_run": {"duration_ms": 2000, "lock_wait_ms": 500}}, (2.0, 0.5)),
+        ({"last_run": {"duration_ms": None, "lock_wait_ms": 0}}, (None, 0.0)),
         ({"last_run": None}, (None, None)),
         ({}, (None, None)),
     ],
 )
-def test_last_run_figures_accept_flat_or_nested_keys(status, figures):
+def test_last_run_figures_read_the_migration_status_answer(status, figures):
     assert last_run_figures(status) == figures
 
 
@@ -152,7 +160,9 @@ def test_a_broken_feature_keeps_the_database_up_and_the_schema_not_at_head(clien
     assert ("ledgerflow_schema_drift_objects", ()) not in metrics
 
 
-def test_a_locked_migration_table_is_reported_as_such_not_as_a_database_outage(client):
+def test_a_locked_migration_table_is_reported_as_such_not_as_a_database_outage(
+    client, features_not_installed
+):
     from tests.support.databases import connect
 
     with connect(connection.settings_dict["NAME"]) as locker:

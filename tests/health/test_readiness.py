@@ -20,7 +20,7 @@ def failed_checks(body):
     return {name: entry["reason"] for name, entry in body["checks"].items() if not entry["ok"]}
 
 
-def test_ready_is_200_at_head_and_says_uninstalled_features_pass(client):
+def test_ready_is_200_at_head_and_says_uninstalled_features_pass(client, features_not_installed):
     status, body = ready(client)
 
     assert status == 200
@@ -37,7 +37,7 @@ def test_ready_is_200_at_head_and_says_uninstalled_features_pass(client):
     assert body["checks"]["checksums"]["reason"].startswith("not installed")
 
 
-def test_ready_is_503_naming_an_unapplied_migration(client, migration_rows):
+def test_ready_is_503_naming_an_unapplied_migration(client, migration_rows, features_not_installed):
     migration_rows("DELETE FROM django_migrations WHERE app = %s AND name = %s", ORDERS_0001)
 
     status, body = ready(client)
@@ -54,7 +54,7 @@ def test_ready_is_503_naming_an_unapplied_migration(client, migration_rows):
 
 
 def test_ready_is_503_when_the_database_has_a_migration_this_code_does_not_know(
-    client, migration_rows
+    client, migration_rows, features_not_installed
 ):
     migration_rows(
         "INSERT INTO django_migrations (app, name, applied) VALUES (%s, %s, now())",
@@ -127,7 +127,9 @@ def test_a_feature_that_exists_but_is_broken_fails_instead_of_passing(client, mo
     assert body["checks"]["drift"]["details"] == ["tests.health.standins has no no_such_function()"]
 
 
-def test_each_failed_check_is_logged_once_with_its_name_and_reason(client, caplog, migration_rows):
+def test_each_failed_check_is_logged_once_with_its_name_and_reason(
+    client, caplog, migration_rows, features_not_installed
+):
     migration_rows("DELETE FROM django_migrations WHERE app = %s AND name = %s", ORDERS_0001)
     migration_rows(
         "INSERT INTO django_migrations (app, name, applied) VALUES ('users', '0099_x', now())"
@@ -152,7 +154,9 @@ def test_live_is_200_without_touching_the_database(client, django_assert_num_que
     assert response.json() == {"status": "ok"}
 
 
-def test_ready_is_503_without_waiting_when_a_migration_holds_django_migrations(client):
+def test_ready_is_503_without_waiting_when_a_migration_holds_django_migrations(
+    client, features_not_installed
+):
     from django.db import connection
 
     from tests.support.databases import connect
