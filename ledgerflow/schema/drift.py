@@ -13,7 +13,6 @@ from ledgerflow.db.introspection import Difference, compare_snapshots, schema_sn
 from ledgerflow.schema import expected
 from ledgerflow.schema.states import applied_state, unknown_migrations
 
-
 # A running migration holds ACCESS EXCLUSIVE locks; a drift check (a readiness probe, say) must
 # fail fast behind one instead of queueing every later reader of those tables behind itself.
 SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '2s'"
