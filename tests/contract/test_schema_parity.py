@@ -19,7 +19,9 @@ def test_migrated_schema_matches_the_legacy_schema_in_pg_catalog(db):
 
     differences = diff_snapshots(legacy_snapshot(), migrated)
 
-    assert differences == [], "migrated schema differs from the contract:\n" + "\n".join(differences)
+    assert differences == [], "migrated schema differs from the contract:\n" + "\n".join(
+        differences
+    )
 
 
 def test_snapshot_covers_every_contract_object(db):
