@@ -12,6 +12,7 @@ from orders.models import Order
 class AccountForm(forms.ModelForm):
     email = forms.EmailField(required=False, max_length=255, empty_value=None)
     telegram_id = forms.CharField(
+        label="Telegram id",
         required=False,
         max_length=255,
         empty_value=None,
@@ -19,6 +20,7 @@ class AccountForm(forms.ModelForm):
         help_text="Digits only; leave empty for none.",
     )
     evm_address = forms.CharField(
+        label="EVM address",
         required=False,
         max_length=42,
         empty_value=None,

@@ -21,6 +21,7 @@ DEPOSITS_SHOWN = 20
 
 class OrderForm(forms.ModelForm):
     transaction_hash = forms.CharField(
+        label="Transaction hash",
         required=False,
         max_length=66,
         empty_value=None,
