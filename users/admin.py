@@ -12,7 +12,9 @@ from users.models import User
 class UserForm(forms.ModelForm):
     telegram_id = forms.IntegerField(
         label="Telegram id",
-        min_value=1, max_value=2**63 - 1, help_text="The user's numeric Telegram id."
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The user's numeric Telegram id.",
     )
     evm_address = forms.CharField(
         label="EVM address",

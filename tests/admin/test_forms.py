@@ -9,7 +9,6 @@ from accounts.models import Account
 from ledgerflow.console.validators import validate_amount
 from orders.models import Order
 from tests.admin.factories import AccountFactory, OrderFactory, UserFactory
-from users.models import User
 
 pytestmark = pytest.mark.django_db
 
