@@ -144,4 +144,4 @@ class OrderAdmin(LargeTableAdmin):
             if len(events) > DEPOSITS_SHOWN
             else ""
         )
-        return format_html("<ul>{}</ul>{}", items, more)
+        return format_html('<ul style="margin: 0; padding-left: 1.2em">{}</ul>{}', items, more)
