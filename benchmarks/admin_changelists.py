@@ -31,6 +31,9 @@ def parse_args():
     parser.add_argument("--deposits", type=int, default=2_000_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--reuse", metavar="DBNAME", help="time pages of a database kept by an earlier --keep run"
+    )
     return parser.parse_args()
 
 
@@ -146,9 +149,12 @@ def time_page(model_admin, user, query, repeat):
 
 def main():
     args = parse_args()
-    dbname = f"lf_bench_admin_{uuid.uuid4().hex[:8]}"
-    with admin_connect(urlsplit(server_url("postgres")).path.lstrip("/")) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
+    dbname = args.reuse or f"lf_bench_admin_{uuid.uuid4().hex[:8]}"
+    if args.reuse:
+        args.keep = True
+    else:
+        with admin_connect("postgres") as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
     os.environ["DATABASE_URL"] = server_url(dbname)
     os.environ["LEDGERFLOW_ENV"] = "test"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledgerflow.settings")
@@ -163,10 +169,12 @@ def main():
         from indexer.models import DepositEvent
         from orders.models import Order
 
-        print(f"scratch database {dbname}: migrating and filling", flush=True)
-        call_command("migrate", verbosity=0)
-        fill(dbname, args.orders, args.deposits)
-        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
+        if not args.reuse:
+            print(f"scratch database {dbname}: migrating and filling", flush=True)
+            call_command("migrate", verbosity=0)
+            fill(dbname, args.orders, args.deposits)
+            get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
+        user = get_user_model().objects.get(username="bench")
         stock = build_stock_site()
 
         probe_order = f"ord-{args.orders // 2:08d}"

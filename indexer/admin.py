@@ -49,7 +49,9 @@ class DepositEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         "processed",
         "created_at",
     )
-    list_filter = ("processed", ChainFilter, ("created_at", admin.DateFieldListFilter))
+    # No created_at filter: deposit_events has no index on it, so a date range would read the
+    # whole table; block_number (indexed) orders events in time instead.
+    list_filter = ("processed", ChainFilter)
     exact_search_fields = ("order_id", "transaction_hash")
     search_help_text = "Exact match on order id or transaction hash."
     ordering = ("-id",)
