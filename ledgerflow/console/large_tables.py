@@ -6,14 +6,17 @@ filters. Here: counts come from ``pg_class`` or are capped, searches are exact m
 columns, and filter choices come from a loose index scan.
 """
 
+import functools
 import json
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -106,6 +109,23 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class LargeTableChangeList(ChangeList):
+    """Reverses the change URL once per page, not once per row."""
+
+    _placeholder = "__ledgerflow_pk__"
+
+    def url_for_result(self, result):
+        if not hasattr(self, "_change_url"):
+            self._change_url = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=(self._placeholder,),
+                current_app=self.model_admin.admin_site.name,
+            )
+        return self._change_url.replace(
+            self._placeholder, quote(str(getattr(result, self.pk_attname)))
+        )
+
+
 class LargeTableAdmin(admin.ModelAdmin):
     """A ``ModelAdmin`` for tables with millions of rows.
 
@@ -120,6 +140,9 @@ class LargeTableAdmin(admin.ModelAdmin):
     list_max_show_all = 200
     change_list_template = "admin/ledgerflow/console/large_change_list.html"
     exact_search_fields = ()
+
+    def get_changelist(self, request, **kwargs):
+        return LargeTableChangeList
 
     def get_search_fields(self, request):
         return self.exact_search_fields
@@ -146,10 +169,19 @@ class LargeTableAdmin(admin.ModelAdmin):
         return queryset.filter(condition), False
 
 
+@functools.cache
+def _changelist_url(app_label, model_name, script_prefix):
+    return reverse(f"admin:{app_label}_{model_name}_changelist")
+
+
 def changelist_link(model, label, **filters):
-    """A link to ``model``'s changelist filtered by exact ``filters`` (no query runs)."""
+    """A link to ``model``'s changelist filtered by exact ``filters`` (no query runs).
+
+    The URL is reversed once per model: with one link per row, ``reverse()`` was a third of the
+    time a changelist took to render.
+    """
     opts = model._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    url = _changelist_url(opts.app_label, opts.model_name, get_script_prefix())
     return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), label)
 
 
