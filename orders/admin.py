@@ -11,7 +11,7 @@ from ledgerflow.console.large_tables import (
     changelist_link,
     shorten,
 )
-from ledgerflow.console.validators import validate_transaction_hash
+from ledgerflow.console.validators import DECIMAL_INTEGER, validate_transaction_hash
 from orders.models import Order
 from users.models import User
 
@@ -32,6 +32,14 @@ class OrderForm(forms.ModelForm):
     class Meta:
         model = Order
         fields = ("status", "transaction_hash")
+
+
+def telegram_id_of(order):
+    """``account_id`` as a ``users.telegram_id`` (bigint), or ``None`` when it cannot be one."""
+    if not DECIMAL_INTEGER.fullmatch(order.account_id):
+        return None
+    value = int(order.account_id)
+    return value if value < 2**63 else None
 
 
 @admin.register(Order)
@@ -96,7 +104,7 @@ class OrderAdmin(LargeTableAdmin):
 
     @admin.display(description="account")
     def account(self, obj):
-        if obj.account_id.isdigit():
+        if telegram_id_of(obj) is not None:
             return changelist_link(User, obj.account_id, telegram_id=obj.account_id)
         return obj.account_id
 
@@ -106,9 +114,10 @@ class OrderAdmin(LargeTableAdmin):
 
     @admin.display(description="user")
     def user(self, obj):
-        if not obj.account_id.isdigit():
+        telegram_id = telegram_id_of(obj)
+        if telegram_id is None:
             return "-"
-        user = User.objects.filter(telegram_id=int(obj.account_id)).first()
+        user = User.objects.filter(telegram_id=telegram_id).first()
         if user is None:
             return f"no user with Telegram id {obj.account_id}"
         return format_html(

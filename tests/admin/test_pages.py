@@ -182,3 +182,13 @@ def test_the_chain_filter_lists_the_chains_present(staff_client):
     response = staff_client.get(reverse("admin:indexer_depositevent_changelist"))
     chain_filter = next(f for f in response.context["cl"].filter_specs if f.title == "chain")
     assert chain_filter.lookup_choices == [("1", "1"), ("8453", "8453")]
+
+
+@pytest.mark.parametrize("account_id", ["²", "99999999999999999999999", "not-a-telegram-id"])
+def test_an_order_whose_account_is_not_a_telegram_id_still_opens(staff_client, account_id):
+    order = OrderFactory(account_id=account_id)
+    page = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert page.status_code == 200
+    listing = staff_client.get(reverse("admin:orders_order_changelist"))
+    assert listing.status_code == 200
+    assert "?telegram_id=" not in listing.content.decode()
