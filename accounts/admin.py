@@ -42,7 +42,7 @@ class AccountAdmin(LargeTableAdmin):
     search_help_text = "Exact match on account id, Telegram id or EVM address."
     ordering = ("account_id",)
     sortable_by = ("account_id",)
-    readonly_fields = ("id", "created_at", "updated_at")
+    readonly_fields = ("orders", "id", "created_at", "updated_at")
 
     def has_delete_permission(self, request, obj=None):
         return False  # the balancer's accounts are never removed by hand

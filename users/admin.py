@@ -47,7 +47,7 @@ class UserAdmin(LargeTableAdmin):
     search_help_text = "Exact match on Telegram id or EVM address."
     ordering = ("telegram_id",)
     sortable_by = ("telegram_id",)
-    readonly_fields = ("id", "created_at", "updated_at")
+    readonly_fields = ("orders", "id", "created_at", "updated_at")
 
     def has_delete_permission(self, request, obj=None):
         return False  # the bot's users are never removed by hand

@@ -192,3 +192,10 @@ def test_an_order_whose_account_is_not_a_telegram_id_still_opens(staff_client, a
     listing = staff_client.get(reverse("admin:orders_order_changelist"))
     assert listing.status_code == 200
     assert "?telegram_id=" not in listing.content.decode()
+
+
+def test_a_user_page_links_to_their_orders(staff_client, rows):
+    page = staff_client.get(reverse("admin:users_user_change", args=[rows["user"].pk]))
+    assert reverse("admin:orders_order_changelist") + "?account_id=424242" in page.content.decode()
+    orders = staff_client.get(reverse("admin:orders_order_changelist") + "?account_id=424242")
+    assert list(orders.context["cl"].result_list) == [rows["order"]]
