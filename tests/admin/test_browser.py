@@ -53,6 +53,20 @@ def browser():
         driver.quit()
 
 
+def navigate(driver, action):
+    """Run ``action`` (a click or submit) and wait until the next page has replaced this one.
+
+    Without the wait, a lookup can find an element of the old page and go stale under it.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old_page))
+
+
 def screenshot(driver, name):
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"admin-{name}.png"
@@ -72,20 +86,21 @@ def test_an_operator_follows_an_order_to_its_deposit_and_opens_the_console(live_
     browser.get(live_server.url + reverse("admin:login"))
     browser.find_element(By.NAME, "username").send_keys(staff.username)
     browser.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
+    assert browser.current_url == live_server.url + reverse("admin:index")
     assert browser.find_element(By.ID, "site-name").text == "LedgerFlow operations"
 
     browser.get(live_server.url + reverse("admin:orders_order_changelist"))
     search = browser.find_element(By.ID, "searchbar")
     search.send_keys(order.order_id)
-    search.submit()
+    navigate(browser, search.submit)
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
     assert len(rows) == 1
-    rows[0].find_element(By.LINK_TEXT, order.order_id).click()
+    navigate(browser, rows[0].find_element(By.LINK_TEXT, order.order_id).click)
     assert order.order_id in browser.find_element(By.ID, "content").text
     screenshot(browser, "order")
 
-    browser.find_element(By.CSS_SELECTOR, "a.deposit-event-link").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "a.deposit-event-link").click)
     assert browser.current_url.endswith(
         reverse("admin:indexer_depositevent_change", args=[event.pk])
     )
@@ -93,12 +108,12 @@ def test_an_operator_follows_an_order_to_its_deposit_and_opens_the_console(live_
     assert browser.find_element(By.CSS_SELECTOR, "a.order-link").text.startswith(order.order_id)
 
     browser.get(live_server.url + reverse("admin:index"))
-    browser.find_element(By.LINK_TEXT, "Chain states").click()
+    navigate(browser, browser.find_element(By.LINK_TEXT, "Chain states").click)
     assert "999001" in browser.find_element(By.ID, "result_list").text
     screenshot(browser, "chain-states")
 
     browser.get(live_server.url + reverse("admin:index"))
-    browser.find_element(By.LINK_TEXT, "Migrations").click()
+    navigate(browser, browser.find_element(By.LINK_TEXT, "Migrations").click)
     assert "every migration is applied" in browser.find_element(By.ID, "at-head").text
     assert "not available" in browser.find_element(By.ID, "feature-lock").text
     path = screenshot(browser, "migrations-console")
