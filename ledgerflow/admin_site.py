@@ -1,7 +1,8 @@
 """The admin site, able to show read-only pages for models it refuses to register.
 
 Django 5.2's admin rejects models with a ``CompositePrimaryKey`` (``chain_states``). Such a model
-gets a list and a detail page here, inside the admin's look, navigation and staff login.
+gets a list and a detail page here, inside the admin's look, navigation and staff login. The site
+also serves the read-only migrations console (``ledgerflow.console``).
 """
 
 from django.contrib import admin
@@ -9,21 +10,28 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path, re_path, reverse
 from django.utils.text import capfirst
+
+# The console sits in the index under the project app; it has no model of its own.
+CONSOLE_APP_LABEL = "ledgerflow"
 
 
 class ReadOnlyPages:
-    """A list and a detail page for ``model``; rows are addressed by ``key_fields`` in the URL."""
+    """A list and a detail page for ``model``; rows are addressed by ``key_fields`` in the URL.
+
+    ``related_links(obj)`` returns links shown on the detail page (to other admin pages).
+    """
 
     list_per_page = 100
 
-    def __init__(self, site, model, *, key_fields, list_display, ordering):
+    def __init__(self, site, model, *, key_fields, list_display, ordering, related_links=None):
         self.site = site
         self.model = model
         self.key_fields = key_fields
         self.list_display = list_display
         self.ordering = ordering
+        self.related_links = related_links or (lambda obj: [])
         self.opts = model._meta
 
     @property
@@ -46,6 +54,12 @@ class ReadOnlyPages:
             ),
         ]
 
+    def changelist_url(self):
+        return reverse(f"admin:{self.url_name}_changelist", current_app=self.site.name)
+
+    def detail_url(self, *key):
+        return reverse(f"admin:{self.url_name}_detail", args=key, current_app=self.site.name)
+
     def _context(self, request, title):
         return {
             **self.site.each_context(request),
@@ -54,31 +68,49 @@ class ReadOnlyPages:
             "app_label": self.opts.app_label,
         }
 
-    def _row_url(self, obj):
-        args = [getattr(obj, name) for name in self.key_fields]
-        return reverse(f"admin:{self.url_name}_detail", args=args, current_app=self.site.name)
+    def _lookup(self, key):
+        """``key`` (strings from the URL) as field values; ``None`` when one cannot convert."""
+        try:
+            return {name: self.opts.get_field(name).to_python(key[name]) for name in key}
+        except Exception:
+            return None
 
     def list_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        page = Paginator(self.model._default_manager.order_by(*self.ordering), self.list_per_page)
-        page_obj = page.get_page(request.GET.get("p"))
+        queryset = self.model._default_manager.order_by(*self.ordering)
+        # Filters by exact key values, as the deposit events page links here (?chain_id=8453).
+        filters = {
+            name: request.GET[name] for name in self.key_fields if request.GET.get(name, "") != ""
+        }
+        lookup = self._lookup(filters)
+        queryset = queryset.none() if lookup is None else queryset.filter(**lookup)
+        page_obj = Paginator(queryset, self.list_per_page).get_page(request.GET.get("p"))
         rows = [
-            (self._row_url(obj), [getattr(obj, name) for name in self.list_display])
+            (
+                self.detail_url(*[getattr(obj, name) for name in self.key_fields]),
+                [getattr(obj, name) for name in self.list_display],
+            )
             for obj in page_obj
         ]
         headers = [capfirst(self.opts.get_field(name).verbose_name) for name in self.list_display]
         context = self._context(request, capfirst(self.opts.verbose_name_plural))
-        context.update(headers=headers, rows=rows, page_obj=page_obj)
+        context.update(
+            headers=headers,
+            rows=rows,
+            page_obj=page_obj,
+            filters=filters,
+            changelist_url=self.changelist_url(),
+        )
         return TemplateResponse(request, "admin/ledgerflow/readonly_list.html", context)
 
     def detail_view(self, request, **key):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        try:
-            obj = self.model._default_manager.get(**key)
-        except (self.model.DoesNotExist, ValueError):
-            raise Http404(f"No {self.opts.verbose_name} matches {key}.") from None
+        lookup = self._lookup(key)
+        obj = None if lookup is None else self.model._default_manager.filter(**lookup).first()
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} matches {key}.")
         fields = [
             (capfirst(field.verbose_name), getattr(obj, field.attname))
             for field in self.opts.concrete_fields
@@ -87,7 +119,8 @@ class ReadOnlyPages:
         context.update(
             object=obj,
             fields=fields,
-            changelist_url=reverse(f"admin:{self.url_name}_changelist", current_app=self.site.name),
+            related_links=self.related_links(obj),
+            changelist_url=self.changelist_url(),
         )
         return TemplateResponse(request, "admin/ledgerflow/readonly_detail.html", context)
 
@@ -104,30 +137,48 @@ class LedgerFlowAdminSite(admin.AdminSite):
     def register_readonly_pages(self, model, **options):
         self._readonly_pages[model] = ReadOnlyPages(self, model, **options)
 
+    def readonly_pages_for(self, model):
+        return self._readonly_pages[model]
+
+    def migrations_console_view(self, request):
+        from ledgerflow.console.views import migrations_console
+
+        return migrations_console(request, self)
+
     def get_urls(self):
         extra = [url for pages in self._readonly_pages.values() for url in pages.get_urls()]
+        extra += [
+            path(
+                "migrations/",
+                self.admin_view(self.migrations_console_view),
+                name="migrations_console",
+            ),
+            # The project app has no registered model, so Django's app index would not know it.
+            re_path(
+                rf"^(?P<app_label>{CONSOLE_APP_LABEL})/$",
+                self.admin_view(self.app_index),
+                name="app_list",
+            ),
+        ]
         return extra + super().get_urls()
 
     def _build_app_dict(self, request, label=None):
         app_dict = super()._build_app_dict(request, label)
-        for model, pages in self._readonly_pages.items():
-            app_label = model._meta.app_label
-            if (label and app_label != label) or not pages.has_view_permission(request):
+        entries = [
+            (model._meta.app_label, model._meta.app_config.verbose_name, self._pages_entry(model))
+            for model, pages in self._readonly_pages.items()
+            if pages.has_view_permission(request)
+        ]
+        if request.user.is_active and request.user.is_staff:
+            entries.append((CONSOLE_APP_LABEL, "LedgerFlow schema", self._console_entry()))
+        for app_label, app_name, entry in entries:
+            if label and app_label != label:
                 continue
-            entry = {
-                "model": model,
-                "name": capfirst(model._meta.verbose_name_plural),
-                "object_name": model._meta.object_name,
-                "perms": {"add": False, "change": False, "delete": False, "view": True},
-                "admin_url": reverse(f"admin:{pages.url_name}_changelist", current_app=self.name),
-                "add_url": None,
-                "view_only": True,
-            }
             if app_label in app_dict:
                 app_dict[app_label]["models"].append(entry)
             else:
                 app_dict[app_label] = {
-                    "name": model._meta.app_config.verbose_name,
+                    "name": app_name,
                     "app_label": app_label,
                     "app_url": reverse(
                         "admin:app_list", kwargs={"app_label": app_label}, current_app=self.name
@@ -136,3 +187,25 @@ class LedgerFlowAdminSite(admin.AdminSite):
                     "models": [entry],
                 }
         return app_dict
+
+    def _pages_entry(self, model):
+        return {
+            "model": model,
+            "name": capfirst(model._meta.verbose_name_plural),
+            "object_name": model._meta.object_name,
+            "perms": {"add": False, "change": False, "delete": False, "view": True},
+            "admin_url": self._readonly_pages[model].changelist_url(),
+            "add_url": None,
+            "view_only": True,
+        }
+
+    def _console_entry(self):
+        return {
+            "model": None,
+            "name": "Migrations",
+            "object_name": "Migrations",
+            "perms": {"add": False, "change": False, "delete": False, "view": True},
+            "admin_url": reverse("admin:migrations_console", current_app=self.name),
+            "add_url": None,
+            "view_only": True,
+        }

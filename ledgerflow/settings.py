@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_linear_migrations",
     "ledgerflow.apps.LedgerflowConfig",
+    "ledgerflow.console.apps.ConsoleConfig",
     "accounts",
     "users",
     "orders",

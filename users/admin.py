@@ -1,19 +1,68 @@
+"""Telegram users: editable by staff, with the shapes the bot writes enforced."""
+
+from django import forms
 from django.contrib import admin
 
+from ledgerflow.console.large_tables import LargeTableAdmin, changelist_link, shorten
+from ledgerflow.console.validators import validate_evm_address
+from orders.models import Order
 from users.models import User
 
 
+class UserForm(forms.ModelForm):
+    telegram_id = forms.IntegerField(
+        label="Telegram id",
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The user's numeric Telegram id.",
+    )
+    evm_address = forms.CharField(
+        label="EVM address",
+        required=False,
+        max_length=42,
+        empty_value=None,
+        validators=[validate_evm_address],
+        help_text="0x followed by 40 hexadecimal digits; leave empty for none.",
+    )
+
+    class Meta:
+        model = User
+        fields = ("telegram_id", "username", "first_name", "last_name", "evm_address")
+
+
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(LargeTableAdmin):
+    form = UserForm
     list_display = (
         "telegram_id",
         "username",
         "first_name",
         "last_name",
-        "evm_address",
+        "evm",
         "created_at",
+        "orders",
     )
-    search_fields = ("=telegram_id", "=username", "=evm_address")
-    readonly_fields = ("id", "created_at", "updated_at")
+    list_filter = (("created_at", admin.DateFieldListFilter),)
+    exact_search_fields = ("telegram_id", "evm_address")
+    search_help_text = "Exact match on Telegram id or EVM address."
     ordering = ("telegram_id",)
-    show_full_result_count = False
+    sortable_by = ("telegram_id",)
+    readonly_fields = ("orders", "id", "created_at", "updated_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the bot's users are never removed by hand
+
+    def save_model(self, request, obj, form, change):
+        # On change write only the edited columns, so a concurrent write by the bot survives.
+        if not change:
+            obj.save()
+        elif form.changed_data:
+            obj.save(update_fields=form.changed_data)
+
+    @admin.display(description="EVM address")
+    def evm(self, obj):
+        return shorten(obj.evm_address)
+
+    @admin.display(description="orders")
+    def orders(self, obj):
+        return changelist_link(Order, "orders", account_id=str(obj.telegram_id))

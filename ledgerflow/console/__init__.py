@@ -1,0 +1,1 @@
+"""The operations console: large-table admin helpers and the read-only migrations page."""

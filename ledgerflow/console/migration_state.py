@@ -1,0 +1,140 @@
+"""What the migrations console shows, computed from Django's own migration machinery.
+
+Applied and pending migrations come from ``MigrationLoader`` and the ``django_migrations`` table,
+the pending plan from ``MigrationExecutor.migration_plan`` and its SQL from
+``MigrationLoader.collect_sql`` (what ``sqlmigrate`` prints). Nothing here writes to the database.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.migrations.exceptions import InconsistentMigrationHistory
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
+
+
+@dataclass
+class MigrationRow:
+    name: str
+    applied: bool
+    applied_at: datetime | None = None
+    duration: timedelta | float | None = None
+
+
+@dataclass
+class AppMigrations:
+    app_label: str
+    migrations: list[MigrationRow] = field(default_factory=list)
+
+    @property
+    def applied_count(self):
+        return sum(1 for row in self.migrations if row.applied)
+
+    @property
+    def pending_count(self):
+        return sum(1 for row in self.migrations if not row.applied)
+
+
+@dataclass
+class PendingStep:
+    app_label: str
+    name: str
+    atomic: bool
+    sql: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class MigrationState:
+    apps: list[AppMigrations]
+    plan: list[PendingStep]
+    # Rows of django_migrations that name no migration file: applied by other code, or renamed.
+    unknown_applied: list[tuple[str, str]]
+    inconsistent_history: str = ""
+
+    @property
+    def at_head(self):
+        return not self.plan
+
+
+def migration_state(connection, durations=None):
+    """The migration state of ``connection``'s database.
+
+    ``durations`` maps ``(app_label, name)`` to a duration when something recorded them (the
+    migration status feature); Django itself does not.
+    """
+    durations = durations or {}
+    executor = MigrationExecutor(connection)
+    loader = executor.loader
+    recorder = MigrationRecorder(connection)
+    applied_at = {}
+    if recorder.has_table():
+        applied_at = {
+            (app, name): applied
+            for app, name, applied in recorder.migration_qs.values_list("app", "name", "applied")
+        }
+
+    inconsistent = ""
+    try:
+        loader.check_consistent_history(connection)
+    except InconsistentMigrationHistory as exc:
+        inconsistent = str(exc)
+
+    apps = []
+    graph = loader.graph
+    for app_label in sorted(loader.migrated_apps):
+        rows = []
+        seen = set()
+        for leaf in sorted(graph.leaf_nodes(app_label)):
+            for node in graph.forwards_plan(leaf):
+                if node[0] != app_label or node in seen:
+                    continue
+                seen.add(node)
+                rows.append(
+                    MigrationRow(
+                        name=node[1],
+                        applied=node in loader.applied_migrations,
+                        applied_at=applied_at.get(node),
+                        duration=durations.get(node),
+                    )
+                )
+        apps.append(AppMigrations(app_label=app_label, migrations=rows))
+
+    plan = []
+    for migration, backwards in executor.migration_plan(graph.leaf_nodes()):
+        step = PendingStep(
+            app_label=migration.app_label, name=migration.name, atomic=migration.atomic
+        )
+        try:
+            step.sql = loader.collect_sql([(migration, backwards)])
+        except Exception as exc:  # a step whose SQL cannot be rendered still belongs in the plan
+            step.error = f"{type(exc).__name__}: {exc}"
+        plan.append(step)
+
+    known = set(graph.nodes)
+    unknown = sorted(
+        key for key in applied_at if key not in known and key[0] in loader.migrated_apps
+    )
+    return MigrationState(
+        apps=apps, plan=plan, unknown_applied=unknown, inconsistent_history=inconsistent
+    )
+
+
+def durations_from_status(status):
+    """``(app_label, name) -> duration`` from the migration status feature's report.
+
+    Accepts ``{"apps": {label: {"applied": [{"name": …, "duration": …}, …]}}}`` or the same
+    without the ``"apps"`` level; anything else gives no durations rather than an error.
+    """
+    if not isinstance(status, dict):
+        return {}
+    apps = status.get("apps", status)
+    found = {}
+    if not isinstance(apps, dict):
+        return found
+    for app_label, report in apps.items():
+        entries = report.get("applied", []) if isinstance(report, dict) else []
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and "name" in entry and entry.get("duration") is not None:
+                found[(app_label, entry["name"])] = entry["duration"]
+    return found

@@ -1,0 +1,126 @@
+"""A real browser walks the operator's path: log in, find an order, follow it to its deposit
+event, open chain states and the migrations console. Screenshots land in ``artifacts/``.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them). Without them the
+test is skipped, unless ``LEDGERFLOW_REQUIRE_BROWSER=1`` (set by CI) makes that a failure.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from tests.admin.factories import (
+    STAFF_PASSWORD,
+    ChainStateFactory,
+    DepositEventFactory,
+    OrderFactory,
+    StaffUserFactory,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "artifacts"
+CHROMIUM = Path(os.environ.get("LEDGERFLOW_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("LEDGERFLOW_CHROMEDRIVER", "/usr/bin/chromedriver"))
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        message = f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
+        if os.environ.get("LEDGERFLOW_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def navigate(driver, action):
+    """Run ``action`` (a click or submit) and wait until the next page has replaced this one.
+
+    Without the wait, a lookup can find an element of the old page and go stale under it.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old_page))
+
+
+def screenshot(driver, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"admin-{name}.png"
+    assert driver.save_screenshot(str(path)), f"could not save {path}"
+    return path
+
+
+def test_an_operator_follows_an_order_to_its_deposit_and_opens_the_console(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    staff = StaffUserFactory(is_superuser=True)
+    order = OrderFactory(order_id="ord-browser-1")
+    OrderFactory(order_id="ord-browser-2")
+    event = DepositEventFactory(order_id="ord-browser-1", chain_id=8453, block_number=777)
+    ChainStateFactory(chain_id=8453, last_scanned_block=999_001)
+
+    browser.get(live_server.url + reverse("admin:login"))
+    browser.find_element(By.NAME, "username").send_keys(staff.username)
+    browser.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
+    assert browser.current_url == live_server.url + reverse("admin:index")
+    assert browser.find_element(By.ID, "site-name").text == "LedgerFlow operations"
+
+    browser.get(live_server.url + reverse("admin:orders_order_changelist"))
+    search = browser.find_element(By.ID, "searchbar")
+    search.send_keys(order.order_id)
+    navigate(browser, search.submit)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    assert len(rows) == 1
+    navigate(browser, rows[0].find_element(By.LINK_TEXT, order.order_id).click)
+    assert order.order_id in browser.find_element(By.ID, "content").text
+    screenshot(browser, "order")
+
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "a.deposit-event-link").click)
+    assert browser.current_url.endswith(
+        reverse("admin:indexer_depositevent_change", args=[event.pk])
+    )
+    assert event.transaction_hash in browser.page_source
+    assert browser.find_element(By.CSS_SELECTOR, "a.order-link").text.startswith(order.order_id)
+
+    browser.get(live_server.url + reverse("admin:index"))
+    navigate(browser, browser.find_element(By.LINK_TEXT, "Chain states").click)
+    assert "999001" in browser.find_element(By.ID, "result_list").text
+    screenshot(browser, "chain-states")
+
+    browser.get(live_server.url + reverse("admin:index"))
+    navigate(browser, browser.find_element(By.LINK_TEXT, "Migrations").click)
+    assert "every migration is applied" in browser.find_element(By.ID, "at-head").text
+    assert "not available" in browser.find_element(By.ID, "feature-lock").text
+    path = screenshot(browser, "migrations-console")
+    assert path.stat().st_size > 10_000
+
+
+def test_the_browser_is_refused_the_console_without_a_login(live_server, browser):
+    browser.get(live_server.url + reverse("admin:migrations_console"))
+    assert reverse("admin:login") in browser.current_url
+    assert browser.find_element("name", "username")
