@@ -188,9 +188,6 @@ LOGGING = {
     },
 }
 
-# Schema docs (manage.py schema_docs): the pg_dump binary; empty means the one on PATH.
-LEDGERFLOW_PG_DUMP = env.str("LEDGERFLOW_PG_DUMP", default="")
-
 # Safe deploys (ledgerflow/migrating/) ------------------------------------------------------------
 # `migrate` serialises runs with a session advisory lock, so it must reach PostgreSQL directly,
 # not through a transaction-pooling PgBouncer: MIGRATION_DATABASE_URL names that direct route.

@@ -92,12 +92,6 @@ class OrderAdmin(LargeTableAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        # Write only what staff changed: a full-row UPDATE would put back stale values over a
-        # concurrent write by the balancer. The admin history records the change as usual.
-        if form.changed_data:
-            obj.save(update_fields=form.changed_data)
-
     @admin.display(description="token")
     def token(self, obj):
         return shorten(obj.token_address)

@@ -52,13 +52,6 @@ class UserAdmin(LargeTableAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # the bot's users are never removed by hand
 
-    def save_model(self, request, obj, form, change):
-        # On change write only the edited columns, so a concurrent write by the bot survives.
-        if not change:
-            obj.save()
-        elif form.changed_data:
-            obj.save(update_fields=form.changed_data)
-
     @admin.display(description="EVM address")
     def evm(self, obj):
         return shorten(obj.evm_address)

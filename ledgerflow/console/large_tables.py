@@ -144,6 +144,14 @@ class LargeTableAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return LargeTableChangeList
 
+    def save_model(self, request, obj, form, change):
+        # On change write only what staff edited: a full-row UPDATE would put stale values back
+        # over a concurrent write by the service that owns the row. History records it as usual.
+        if not change:
+            obj.save()
+        elif form.changed_data:
+            obj.save(update_fields=form.changed_data)
+
     def get_search_fields(self, request):
         return self.exact_search_fields
 

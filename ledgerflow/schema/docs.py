@@ -7,7 +7,6 @@ committed copies are stale.
 
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from pathlib import Path
 from django.conf import settings
 
 from ledgerflow.db.introspection import TRIGGER_STATES
+from ledgerflow.recovery import RecoveryError
+from ledgerflow.recovery.pgtools import client_path
 from ledgerflow.schema import descriptions, expected
 from ledgerflow.schema.scratch import psycopg_params
 
@@ -75,14 +76,11 @@ def generate_all(using="default"):
 
 
 def pg_dump_path():
-    configured = getattr(settings, "LEDGERFLOW_PG_DUMP", "")
-    found = configured or shutil.which("pg_dump")
-    if not found:
-        raise SchemaDocsError(
-            "pg_dump was not found on PATH; install the PostgreSQL client (Debian: apt-get "
-            "install postgresql-client) or set LEDGERFLOW_PG_DUMP to its path."
-        )
-    return found
+    """The same pg_dump that backups use (LEDGERFLOW_PG_BIN_DIR or PATH)."""
+    try:
+        return client_path("pg_dump")
+    except RecoveryError as exc:
+        raise SchemaDocsError(str(exc)) from None
 
 
 def dump(connection):
