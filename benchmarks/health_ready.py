@@ -3,7 +3,8 @@
 Local only and bounded: it creates a scratch database on DATABASE_URL's server, migrates it, serves
 the project with gunicorn (2 workers x 25 threads, psycopg pool of 10 per worker) on 127.0.0.1,
 measures, and drops the database. /health/live (no database work) is the baseline in the same run.
-The drift check is the catalog-snapshot stand-in of ``benchmarks/drift_standin_wsgi.py``.
+Every check is the real one: checksums, migration state and drift (a catalog snapshot compared
+with the stored expected schema).
 
     LEDGERFLOW_ENV=test DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python benchmarks/health_ready.py [--requests 300] [--per-client 20]
@@ -106,7 +107,7 @@ def main():
             "DATABASE_POOL_MAX_SIZE": "10",
             "LOG_LEVEL": "WARNING",
         }
-        serve = {"threads": 25, "workers": 2, "app": "benchmarks.drift_standin_wsgi"}
+        serve = {"threads": 25, "workers": 2}
         for label, cache_seconds in (("warm", "300"), ("cold", "0")):
             with running_server(
                 bench_url, env={**common, "HEALTH_CACHE_SECONDS": cache_seconds}, **serve
