@@ -6,7 +6,7 @@ the pending plan from ``MigrationExecutor.migration_plan`` and its SQL from
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.migrations.exceptions import InconsistentMigrationHistory
 from django.db.migrations.executor import MigrationExecutor
@@ -18,7 +18,10 @@ class MigrationRow:
     name: str
     applied: bool
     applied_at: datetime | None = None
-    duration: timedelta | float | None = None
+    # What ``migrate`` recorded in the checksum ledger; ``None`` for migrations applied before
+    # it recorded them (or by stock Django).
+    duration_ms: float | None = None
+    lock_wait_ms: float | None = None
 
 
 @dataclass
@@ -60,8 +63,8 @@ class MigrationState:
 def migration_state(connection, durations=None):
     """The migration state of ``connection``'s database.
 
-    ``durations`` maps ``(app_label, name)`` to a duration when something recorded them (the
-    migration status feature); Django itself does not.
+    ``durations`` maps ``(app_label, name)`` to ``(duration_ms, lock_wait_ms)`` as
+    ``migration_status()`` reports them; Django itself records neither.
     """
     durations = durations or {}
     executor = MigrationExecutor(connection)
@@ -95,7 +98,8 @@ def migration_state(connection, durations=None):
                         name=node[1],
                         applied=node in loader.applied_migrations,
                         applied_at=applied_at.get(node),
-                        duration=durations.get(node),
+                        duration_ms=durations.get(node, (None, None))[0],
+                        lock_wait_ms=durations.get(node, (None, None))[1],
                     )
                 )
         apps.append(AppMigrations(app_label=app_label, migrations=rows))
@@ -121,20 +125,13 @@ def migration_state(connection, durations=None):
 
 
 def durations_from_status(status):
-    """``(app_label, name) -> duration`` from the migration status feature's report.
-
-    Accepts ``{"apps": {label: {"applied": [{"name": …, "duration": …}, …]}}}`` or the same
-    without the ``"apps"`` level; anything else gives no durations rather than an error.
-    """
-    if not isinstance(status, dict):
-        return {}
-    apps = status.get("apps", status)
+    """``(app_label, name) -> (duration_ms, lock_wait_ms)`` from ``migration_status()``'s report
+    (``{"apps": {label: {"applied": [{"name", "duration_ms", "lock_wait_ms", ...}]}}}``).
+    Migrations with neither figure recorded are left out."""
     found = {}
-    if not isinstance(apps, dict):
-        return found
-    for app_label, report in apps.items():
-        entries = report.get("applied", []) if isinstance(report, dict) else []
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, dict) and "name" in entry and entry.get("duration") is not None:
-                found[(app_label, entry["name"])] = entry["duration"]
+    for app_label, report in status.get("apps", {}).items():
+        for entry in report.get("applied", []):
+            figures = (entry.get("duration_ms"), entry.get("lock_wait_ms"))
+            if figures != (None, None):
+                found[(app_label, entry["name"])] = figures
     return found

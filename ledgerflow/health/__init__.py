@@ -2,6 +2,6 @@
 
 ``/health/live`` says the process is up, ``/health/ready`` says the database is reachable and its
 schema is at this code's head, ``/metrics`` exports the same facts to Prometheus; ``logging``
-renders JSON lines with secrets masked. Features built elsewhere (checksums, migration status,
-drift) are reached through ``features`` and reported as "not installed" until they exist.
+renders JSON lines with secrets masked. Checksums, migration status and drift come from
+``ledgerflow.migrating`` and ``ledgerflow.schema.drift``, called directly.
 """

@@ -1,4 +1,4 @@
-"""The Prometheus exposition: schema state, optional features, the pool and row estimates.
+"""The Prometheus exposition: schema state, drift, checksums, the pool and row estimates.
 
 Values are read when scraped. Drift and checksums share the readiness checks' cache; row counts
 are the planner's estimates from ``pg_class.reltuples`` (never ``COUNT(*)`` on the big tables);
@@ -15,10 +15,15 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ledgerflow.db.introspection import LEDGERFLOW_TABLES
-from ledgerflow.health import features
-from ledgerflow.health.checks import LOCK_NOT_AVAILABLE, cached_feature
+from ledgerflow.health.checks import (
+    LOCK_NOT_AVAILABLE,
+    behind_lock_timeout,
+    cached_checksum_mismatches,
+    cached_drift,
+)
 from ledgerflow.health.masking import mask_secrets
 from ledgerflow.health.migration_state import migration_state
+from ledgerflow.migrating.status import migration_status
 
 logger = logging.getLogger("ledgerflow.health")
 
@@ -58,14 +63,6 @@ class SchemaCollector(Collector):
     def collect(self):
         connection = connections[self.alias]
         yield from self._pool_metrics(connection)
-        installed = GaugeMetricFamily(
-            "ledgerflow_feature_installed",
-            "1 when the optional feature is part of this release",
-            labels=["feature"],
-        )
-        for feature in features.FEATURES:
-            installed.add_metric([feature], int(features.installed(feature)))
-        yield installed
         try:
             samples = list(self._database_metrics(connection))
         except DatabaseError as exc:
@@ -102,9 +99,9 @@ class SchemaCollector(Collector):
                 "Migrations applied to the database that this code does not know (database ahead)",
                 len(state.unknown),
             )
-        drift, drift_ok = self._feature("drift", lambda: cached_feature("drift", self.alias)[0])
+        drift, drift_ok = self._feature("drift", lambda: cached_drift(self.alias)[0])
         mismatches, checksums_ok = self._feature(
-            "checksums", lambda: cached_feature("checksums", self.alias)[0]
+            "checksums", lambda: cached_checksum_mismatches(self.alias)[0]
         )
         at_head = (
             state is not None
@@ -133,7 +130,7 @@ class SchemaCollector(Collector):
             )
         status, _ = self._feature(
             "migration_status",
-            lambda: (function := features.load("migration_status")) and function(connection),
+            lambda: behind_lock_timeout(migration_status, connection),
         )
         if status is not None:
             duration, lock_wait = last_run_figures(status)
@@ -162,13 +159,15 @@ class SchemaCollector(Collector):
         yield rows
 
     def _feature(self, feature, compute):
-        """``(value, usable)``: a broken feature (or one that raises) exports no value and
-        keeps ``ledgerflow_schema_at_head`` at 0, as the readiness check fails; the database
-        itself is still reported up."""
+        """``(value, usable)``: a reading that raises (or waits out its lock timeout behind a
+        running migrate) exports no value and keeps ``ledgerflow_schema_at_head`` at 0, as the
+        readiness check fails; the database itself is still reported up."""
         try:
             return compute(), True
-        except DatabaseError:
-            raise
+        except DatabaseError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            return None, False
         except Exception as exc:
             logger.warning(
                 "metrics could not use the %s feature: %s",

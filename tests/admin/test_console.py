@@ -1,15 +1,15 @@
 """The migrations console: applied and pending per app, the plan with its SQL, feature states."""
 
-import sys
-import types
-
 import pytest
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.urls import reverse
 
-from ledgerflow.console import features
+from ledgerflow.console import views
 from ledgerflow.console.migration_state import durations_from_status, migration_state
+from ledgerflow.migrating import checksums
+from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
+from tests.support.databases import connect
 
 pytestmark = pytest.mark.django_db
 
@@ -63,77 +63,68 @@ def test_a_recorded_migration_without_a_file_is_reported(db):
     assert state.unknown_applied == [("orders", "0099_gone")]
 
 
-def test_features_not_built_yet_show_not_available(staff_client, monkeypatch):
-    for name in ("ledgerflow.migrating", "ledgerflow.schema"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
+def cell(content, element):
+    return content.split(f'id="{element}">', 1)[1].split("</td>", 1)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lock_checksums_and_drift_are_read_from_the_database(staff_client):
     content = console(staff_client).content.decode()
-    for element in ("feature-lock", "feature-checksums", "feature-drift", "feature-status"):
-        cell = content.split(f'id="{element}">', 1)[1].split("</td>", 1)[0]
-        assert "not available" in cell, element
+    assert "free" in cell(content, "feature-lock")
+    assert "all match" in cell(content, "feature-checksums")
+    assert "none" in cell(content, "feature-drift")
+
+    # Another session (a migrate run) holds the lock; closing it releases the lock.
+    with connect(connection.settings_dict["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+        content = console(staff_client).content.decode()
+    assert "held: " in cell(content, "feature-lock")
 
 
-def install_module(monkeypatch, dotted, **functions):
-    """A real module under ``dotted`` (parents created), as another branch would provide it."""
-    parts = dotted.split(".")
-    for i in range(2, len(parts) + 1):
-        name = ".".join(parts[:i])
-        if name not in sys.modules:
-            monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
-    for key, function in functions.items():
-        monkeypatch.setattr(sys.modules[dotted], key, function, raising=False)
-
-
-def test_present_features_are_shown(staff_client, monkeypatch):
-    install_module(monkeypatch, "ledgerflow.migrating.lock", lock_holder=lambda c: {"pid": 4242})
-    install_module(
-        monkeypatch,
-        "ledgerflow.migrating.checksums",
-        checksum_mismatches=lambda c: ["orders.0001 changed after it was applied"],
-    )
-    install_module(monkeypatch, "ledgerflow.schema.drift", detect_drift=lambda c: [])
+def test_a_checksum_mismatch_and_drift_are_shown(staff_client):
+    checksums.record_applied(connection, *ORDERS_0001)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {checksums.CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
+            ["0" * 64, *ORDERS_0001],
+        )
+        cursor.execute("ALTER TABLE orders ADD COLUMN note text")
     content = console(staff_client).content.decode()
-    assert "held: pid=4242" in content
-    assert "orders.0001 changed after it was applied" in content
-    assert "1 mismatch" in content
-    drift = content.split('id="feature-drift">', 1)[1].split("</td>", 1)[0]
-    assert "none" in drift
+    assert "1 mismatch" in cell(content, "feature-checksums")
+    assert f"{ORDERS_0001[0]}.{ORDERS_0001[1]}: recorded checksum 000000000000" in content
+    drift = cell(content, "feature-drift")
+    assert "1 difference" in drift
+    assert "column orders.note" in drift
 
 
-def test_a_failing_feature_is_an_error_on_the_page_not_a_500(staff_client, monkeypatch):
+def test_a_failing_reading_is_an_error_on_the_page_not_a_500(staff_client, monkeypatch):
     def broken(connection):
         raise RuntimeError("lock table missing")
 
-    install_module(monkeypatch, "ledgerflow.migrating.lock", lock_holder=broken)
+    broken.__name__ = "lock_holder"
+    monkeypatch.setattr(views, "lock_holder", broken)
     content = console(staff_client).content.decode()
-    assert "error: RuntimeError: lock table missing" in content
+    assert "error: RuntimeError: lock table missing" in cell(content, "feature-lock")
+    assert "all match" in cell(content, "feature-checksums")
 
 
-def test_durations_come_from_the_status_feature(staff_client, monkeypatch):
+def test_durations_and_lock_waits_are_the_ones_migrate_recorded(staff_client):
+    checksums.record_applied(connection, *ORDERS_0001, duration_ms=12.34, lock_wait_ms=5.6)
+    response = console(staff_client)
+    orders = next(app for app in response.context["state"].apps if app.app_label == "orders")
+    assert (orders.migrations[0].duration_ms, orders.migrations[0].lock_wait_ms) == (12.3, 5.6)
+    row = response.content.decode().split(f"<td>{ORDERS_0001[1]}</td>", 1)[1].split("</tr>")[0]
+    assert "12.3 ms" in row
+    assert "5.6 ms" in row
+
+
+def test_migrations_without_recorded_figures_show_not_recorded():
     status = {
-        "at_head": True,
-        "apps": {"orders": {"applied": [{"name": ORDERS_0001[1], "duration": 0.25}]}},
+        "apps": {
+            "orders": {
+                "applied": [{"name": ORDERS_0001[1], "duration_ms": None, "lock_wait_ms": None}]
+            },
+            "users": {"applied": [{"name": "0001_x", "duration_ms": 2.0, "lock_wait_ms": 0.0}]},
+        }
     }
-    install_module(monkeypatch, "ledgerflow.migrating.status", migration_status=lambda c: status)
-    state = console(staff_client).context["state"]
-    orders = next(app for app in state.apps if app.app_label == "orders")
-    assert orders.migrations[0].duration == 0.25
-
-
-def test_a_status_report_of_another_shape_gives_no_durations():
-    assert durations_from_status(["unexpected"]) == {}
-    assert durations_from_status({"orders": {"applied": "x"}}) == {}
-
-
-def test_a_missing_module_is_not_available_but_a_broken_one_is_an_error(monkeypatch, tmp_path):
-    monkeypatch.setitem(features.FEATURES, "missing", ("lf_console_no_such_module", "f"))
-    assert features.probe("missing", connection).available is False
-    monkeypatch.setitem(features.FEATURES, "typo", ("ledgerflow.console.views", "no_function"))
-    assert features.probe("typo", connection).available is False
-
-    # A module that exists but cannot import its own dependency must not pass as "not built".
-    (tmp_path / "lf_console_broken.py").write_text("import lf_console_missing_dependency\n")
-    monkeypatch.syspath_prepend(tmp_path)
-    monkeypatch.setitem(features.FEATURES, "broken", ("lf_console_broken", "f"))
-    result = features.probe("broken", connection)
-    assert result.available is True
-    assert "lf_console_missing_dependency" in result.error
+    assert durations_from_status(status) == {("users", "0001_x"): (2.0, 0.0)}

@@ -1,9 +1,9 @@
 import pytest
 from django.db import connection
 
-from ledgerflow.db.introspection import schema_snapshot
-from ledgerflow.health import cache, features
-from tests.health import standins
+from ledgerflow.health import cache, checks
+from ledgerflow.migrating import checksums
+from ledgerflow.schema.drift import detect_drift
 
 
 @pytest.fixture(autouse=True)
@@ -14,26 +14,48 @@ def _fresh_health_cache():
 
 
 @pytest.fixture
-def installed_features(monkeypatch, transactional_db):
-    """Checksums, migration status and drift "installed" as the stand-ins in ``standins``."""
-    standins.reset()
-    with connection.cursor() as cursor:
-        standins.state["expected_snapshot"] = schema_snapshot(cursor)
-    for feature, function in (
-        ("checksums", "checksum_mismatches"),
-        ("migration_status", "migration_status"),
-        ("drift", "detect_drift"),
-    ):
-        monkeypatch.setitem(features.FEATURES, feature, ("tests.health.standins", function))
-    yield standins.state
-    standins.reset()
+def drift_calls(monkeypatch):
+    """Counts the calls of the real ``detect_drift`` made through the readiness checks."""
+    calls = []
+
+    def counting(connection):
+        calls.append(connection.alias)
+        return detect_drift(connection)
+
+    monkeypatch.setattr(checks, "detect_drift", counting)
+    return calls
 
 
 @pytest.fixture
-def features_not_installed(monkeypatch):
-    """A release without the checksum, status and drift features (their modules absent)."""
-    for feature, (_module, function) in list(features.FEATURES.items()):
-        monkeypatch.setitem(features.FEATURES, feature, ("tests.health.not_installed", function))
+def edited_checksum(transactional_db):
+    """Records ``app.name``'s checksum as ``migrate`` does, then makes the recorded value differ
+    from the code's (as if the migration file had been edited after it was applied). The ledger
+    is put back as it was afterwards."""
+    saved = []
+
+    def edit(app, name):
+        saved.append((app, name, checksums.recorded_checksums(connection).get((app, name))))
+        assert checksums.record_applied(connection, app, name) is not None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {checksums.CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
+                ["0" * 64, app, name],
+            )
+
+    yield edit
+    for app, name, row in saved:
+        checksums.forget_applied(connection, app, name)
+        if row is not None:
+            checksums.record_applied(
+                connection,
+                app,
+                name,
+                row["checksum"],
+                duration_ms=row["duration_ms"],
+                lock_wait_ms=row["lock_wait_ms"],
+                baselined=row["baselined"],
+                applied_by=row["applied_by"],
+            )
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ import pytest
 from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
+from ledgerflow.health import checks
 from ledgerflow.health.metrics import last_run_figures
+from ledgerflow.schema.drift import detect_drift
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,21 +29,8 @@ def test_metrics_at_head(client):
     assert metrics[("ledgerflow_schema_unknown_migrations", ())] == 0
     assert metrics[("ledgerflow_schema_at_head", ())] == 1
     assert metrics[("ledgerflow_db_pool_enabled", ())] == 0
-    for feature in ("checksums", "drift", "migration_status"):
-        assert metrics[("ledgerflow_feature_installed", (("feature", feature),))] == 1
     assert metrics[("ledgerflow_schema_drift_objects", ())] == 0
     assert metrics[("ledgerflow_schema_checksum_mismatches", ())] == 0
-
-
-def test_without_optional_features_no_value_is_made_up(client, features_not_installed):
-    metrics = scrape(client)
-
-    for feature in ("checksums", "drift", "migration_status"):
-        assert metrics[("ledgerflow_feature_installed", (("feature", feature),))] == 0
-    names = {name for name, _ in metrics}
-    assert "ledgerflow_schema_drift_objects" not in names
-    assert "ledgerflow_schema_checksum_mismatches" not in names
-    assert "ledgerflow_migrate_last_duration_seconds" not in names
 
 
 def test_pending_and_unknown_migrations_are_counted(client, migration_rows):
@@ -59,30 +48,32 @@ def test_pending_and_unknown_migrations_are_counted(client, migration_rows):
     assert metrics[("ledgerflow_schema_at_head", ())] == 0
 
 
-def test_drift_checksums_and_last_migrate_run_come_from_the_features(
-    client, installed_features, orders_note_column
+def test_drift_checksums_and_last_migrate_run_are_read_from_the_database(
+    client, orders_note_column, edited_checksum
 ):
-    installed_features["checksum_mismatches"] = ["users.0001_create_users", "orders.0001_x"]
-    installed_features["status"] = {
-        "apps": {},
-        "last_run": {"duration_ms": 1500, "lock_wait_ms": 250},
-    }
-
-    metrics = scrape(client)
-
+    edited_checksum("users", "0001_create_users")
+    edited_checksum("orders", "0001_create_order_status_and_orders")
     with connection.cursor() as cursor:
-        from ledgerflow.db.introspection import diff_snapshots, schema_snapshot
-
-        expected_drift = len(
-            diff_snapshots(installed_features["expected_snapshot"], schema_snapshot(cursor))
+        cursor.execute(
+            "INSERT INTO ledgerflow_migrate_runs (started_at, finished_at, run_by, lock_wait_ms, "
+            "duration_ms, applied_count, outcome) "
+            "VALUES (now() + interval '1 hour', now() + interval '1 hour', 'ops@host', 250, 1500, "
+            "1, 'succeeded') RETURNING id"
         )
+        run_id = cursor.fetchone()[0]
+    try:
+        metrics = scrape(client)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM ledgerflow_migrate_runs WHERE id = %s", [run_id])
+
+    expected_drift = len(detect_drift(connection))
     assert expected_drift >= 1
     assert metrics[("ledgerflow_schema_drift_objects", ())] == expected_drift
     assert metrics[("ledgerflow_schema_checksum_mismatches", ())] == 2
     assert metrics[("ledgerflow_migrate_last_duration_seconds", ())] == 1.5
     assert metrics[("ledgerflow_migrate_last_lock_wait_seconds", ())] == 0.25
     assert metrics[("ledgerflow_schema_at_head", ())] == 0
-    assert metrics[("ledgerflow_feature_installed", (("feature", "drift"),))] == 1
 
 
 def test_row_estimates_come_from_pg_class_after_analyze(client):
@@ -147,22 +138,22 @@ def test_an_allowed_network_opens_metrics_without_a_token(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.2.0.1").status_code == 403
 
 
-def test_a_broken_feature_keeps_the_database_up_and_the_schema_not_at_head(client, monkeypatch):
-    from ledgerflow.health import features
+def test_a_reading_that_raises_keeps_the_database_up_and_the_schema_not_at_head(
+    client, monkeypatch
+):
+    def broken(connection):
+        raise RuntimeError("drift detection failed")
 
-    monkeypatch.setitem(features.FEATURES, "drift", ("tests.health.standins", "missing"))
+    monkeypatch.setattr(checks, "detect_drift", broken)
 
     metrics = scrape(client)
 
     assert metrics[("ledgerflow_database_up", ())] == 1
     assert metrics[("ledgerflow_schema_at_head", ())] == 0
-    assert metrics[("ledgerflow_feature_installed", (("feature", "drift"),))] == 1
     assert ("ledgerflow_schema_drift_objects", ()) not in metrics
 
 
-def test_a_locked_migration_table_is_reported_as_such_not_as_a_database_outage(
-    client, features_not_installed
-):
+def test_a_locked_migration_table_is_reported_as_such_not_as_a_database_outage(client):
     from tests.support.databases import connect
 
     with connect(connection.settings_dict["NAME"]) as locker:
