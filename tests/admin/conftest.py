@@ -1,6 +1,6 @@
 import pytest
 
-from tests.admin.factories import StaffUserFactory
+from tests.factories import StaffUserFactory
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from tests.admin.factories import (
+from tests.factories import (
     STAFF_PASSWORD,
     ChainStateFactory,
     DepositEventFactory,

@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.models import Account
 from ledgerflow.console.validators import validate_amount
 from orders.models import Order
-from tests.admin.factories import AccountFactory, OrderFactory, UserFactory
+from tests.factories import AccountFactory, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from accounts.models import Account
 from indexer.models import ChainState, DepositEvent
 from ledgerflow.console.large_tables import EstimatedCountPaginator
 from orders.models import Order
-from tests.admin.factories import (
+from tests.factories import (
     AccountFactory,
     ChainStateFactory,
     DepositEventFactory,

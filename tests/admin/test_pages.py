@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.models import Account
 from indexer.models import DepositEvent
 from orders.models import Order
-from tests.admin.factories import (
+from tests.factories import (
     AccountFactory,
     ChainStateFactory,
     DepositEventFactory,
