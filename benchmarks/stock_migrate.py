@@ -9,8 +9,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledgerflow.settings")
 
 import django
-from django.core.management import call_command
 from django.core.management.commands import migrate
 
 django.setup()
-call_command(migrate.Command(), *sys.argv[1:])
+# run_from_argv, as `manage.py migrate` does: system checks included (call_command skips them).
+migrate.Command().run_from_argv(["manage.py", "migrate", *sys.argv[1:]])
