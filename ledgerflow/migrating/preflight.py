@@ -2,8 +2,9 @@
 
 Nothing here changes the schema. Checks: models and migrations agree (``makemigrations
 --check``), linear history per app (no conflicting leaves; django-linear-migrations'
-``max_migration.txt`` checks), recorded checksums match the code, no INVALID index is left, and
-the pending migrations pass the lint rules of ``lint``.
+``max_migration.txt`` checks), recorded checksums match the code, no pending migration would
+create a table that already exists (a database built by other means, such as the legacy sqlx
+crate), no INVALID index is left, and the pending migrations pass the lint rules of ``lint``.
 """
 
 import io
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from django.core import checks as django_checks
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.migrations.operations import CreateModel
 
 from ledgerflow.migrating import checksums, lint, timeouts
 from ledgerflow.migrating.plan import pending_plan, plan_sql
@@ -68,6 +70,47 @@ def check_linear_history(loader):
     return messages
 
 
+def check_pending_tables_absent(executor, plan):
+    """Messages when pending migrations would create tables the database already has.
+
+    Stock ``migrate`` would apply the migrations before them and then fail on ``relation ...
+    already exists`` half-way; ``--fake-initial`` would record them after comparing names only.
+    """
+    with executor.connection.cursor() as cursor:
+        existing = set(executor.connection.introspection.table_names(cursor))
+        cursor.execute("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        built_by_sqlx = cursor.fetchone()[0]
+    clashes = []
+    for migration, backwards in plan:
+        if backwards:
+            continue
+        for operation in migration.operations:
+            if not isinstance(operation, CreateModel):
+                continue
+            options = operation.options
+            if options.get("proxy") or options.get("managed") is False:
+                continue
+            table = options.get("db_table") or f"{migration.app_label}_{operation.name_lower}"
+            if table in existing:
+                clashes.append(f"{table} ({migration.app_label}.{migration.name})")
+    if not clashes:
+        return []
+    if built_by_sqlx:
+        how = (
+            "this database was built by the legacy sqlx migrations (it has _sqlx_migrations) and "
+            "has not been taken over: run `python manage.py adopt_sqlx --dry-run`, then "
+            "`python manage.py adopt_sqlx`, which checks the whole schema before recording it"
+        )
+    else:
+        how = (
+            "the database was built by other means; compare it with a migrated one "
+            "(`python manage.py schema_drift --against URL`) before recording anything"
+        )
+    return [
+        f"pending migrations would create tables that already exist: {', '.join(clashes)}; {how}"
+    ]
+
+
 def run(executor, *, models_check=True, with_sql=True):
     """Run every check against ``executor.connection``; returns a ``Report``."""
     connection = executor.connection
@@ -86,6 +129,7 @@ def run(executor, *, models_check=True, with_sql=True):
             "drops and rebuilds it when a pending migration creates it, otherwise drop it by hand"
         )
     plan = pending_plan(executor)
+    report.problems += [("existing", m) for m in check_pending_tables_absent(executor, plan)]
     report.plan = [
         {"app": m.app_label, "name": m.name, "backwards": backwards} for m, backwards in plan
     ]

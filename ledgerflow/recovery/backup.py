@@ -86,14 +86,24 @@ def verify_archive_readable(archive_path, settings_dict, expected_tables):
     pgtools.run_client("pg_restore", ["--file", "/dev/null", str(archive_path)], settings_dict)
 
 
-def take_backup(*, tables=None, reason="manual", directory=None, snapshot=None, using="default"):
+def take_backup(
+    *,
+    tables=None,
+    reason="manual",
+    directory=None,
+    snapshot=None,
+    using="default",
+    settings_dict=None,
+):
     """Dump the database (or only ``tables``) to a verified archive and write its manifest.
 
-    ``snapshot`` is an exported snapshot id (``pg_export_snapshot()``) of a transaction that stays
-    open meanwhile: the archive then holds exactly what that transaction sees. Returns a
-    ``Backup``; raises ``RecoveryError`` (and leaves no archive behind) when anything fails.
+    The database is ``using``'s, or ``settings_dict``'s when given (a database Django is not
+    configured for, such as a restore target). ``snapshot`` is an exported snapshot id
+    (``pg_export_snapshot()``) of a transaction that stays open meanwhile: the archive then holds
+    exactly what that transaction sees. Returns a ``Backup``; raises ``RecoveryError`` (and leaves
+    no archive behind) when anything fails.
     """
-    settings_dict = connections[using].settings_dict
+    settings_dict = settings_dict or connections[using].settings_dict
     target = describe_target(settings_dict)
     directory = Path(directory or settings.LEDGERFLOW_BACKUP_DIR)
     try:

@@ -9,9 +9,14 @@ from dataclasses import dataclass
 
 from ledgerflow.db.urls import describe_target
 from ledgerflow.recovery import RecoveryError, pgtools
-from ledgerflow.recovery.backup import read_verified_manifest, verify_archive_readable
+from ledgerflow.recovery.backup import (
+    read_verified_manifest,
+    take_backup,
+    verify_archive_readable,
+)
 from ledgerflow.recovery.state import (
     applied_migrations,
+    row_count,
     row_counts,
     server_version_num,
     table_exists,
@@ -27,6 +32,7 @@ class RestoreResult:
     replaced_existing: bool
     row_counts: dict
     migration_state: list
+    previous_backup: object = None  # the Backup of what a confirmed restore replaced
 
 
 def _migration_state(manifest):
@@ -69,6 +75,37 @@ def restore_archive(archive_path, settings_dict, *, confirm=None):
             "migration_state). Nothing was restored."
         )
 
+    previous_backup = None
+    if not_empty:
+        with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
+            holds_rows = any(row_count(cursor, name) for name in existing_tables)
+        if holds_rows:
+            # The restore drops and recreates the archive's tables: rows written since the
+            # archive was taken would be gone for good without this copy.
+            previous_backup = take_backup(reason="pre-restore", settings_dict=settings_dict)
+
+    try:
+        counts, state = _restore_and_verify(
+            archive_path, settings_dict, manifest, target, not_empty
+        )
+    except RecoveryError as exc:
+        if previous_backup is None:
+            raise
+        raise RecoveryError(
+            f"{exc} What the database held before is in {previous_backup.archive_path}."
+        ) from None
+    return RestoreResult(
+        manifest=manifest,
+        target=target,
+        replaced_existing=not_empty,
+        row_counts=counts,
+        migration_state=state,
+        previous_backup=previous_backup,
+    )
+
+
+def _restore_and_verify(archive_path, settings_dict, manifest, target, not_empty):
+    """Run ``pg_restore`` as one transaction, then compare the result with the manifest."""
     args = ["--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges"]
     if not_empty:
         args += ["--clean", "--if-exists"]
@@ -96,10 +133,4 @@ def restore_archive(archive_path, settings_dict, *, confirm=None):
             f"restore into {target} finished but its migration state differs from the manifest "
             f"({len(state)} applied migrations, manifest {len(manifest['migration_state'])})."
         )
-    return RestoreResult(
-        manifest=manifest,
-        target=target,
-        replaced_existing=not_empty,
-        row_counts=counts,
-        migration_state=state,
-    )
+    return counts, state

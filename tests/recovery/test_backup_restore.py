@@ -83,6 +83,29 @@ def test_restore_into_a_non_empty_database_needs_its_name_confirmed(seeded_db, r
     assert contents(seeded_db) == rows_now
 
 
+def test_confirmed_restore_first_backs_up_what_it_replaces(seeded_db, run, backup_dir):
+    assert run(seeded_db, "backup").returncode == 0
+    (archive,) = backup_dir.glob("*.dump")
+    with connect(seeded_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (telegram_id) VALUES (4242)")  # written after the archive
+    rows_now = contents(seeded_db)
+
+    result = run(seeded_db, "restore", str(archive), "--confirm", seeded_db)
+
+    assert result.returncode == 0, result.stderr
+    (previous,) = set(backup_dir.glob("*.dump")) - {archive}
+    assert f"Backup of what it replaced verified: {previous}" in result.stdout
+    assert 4242 not in [row[0] for row in fetch_users(seeded_db)]
+    with scratch_database("lf_rec_prev") as copy:
+        assert run(copy, "restore", str(previous)).returncode == 0
+        assert contents(copy) == rows_now
+
+
+def fetch_users(dbname):
+    with connect(dbname) as conn:
+        return conn.execute("SELECT telegram_id FROM users").fetchall()
+
+
 def test_table_backup_restores_its_rows_into_the_current_database(seeded_db, run, backup_dir):
     before = contents(seeded_db, ["orders"])
     assert run(seeded_db, "backup", "--table", "orders").returncode == 0

@@ -15,7 +15,13 @@ from tests.schema.legacy import (
     fetch,
     has_table,
 )
-from tests.support.databases import REPO_ROOT, database_url, manage, scratch_database
+from tests.support.databases import (
+    REPO_ROOT,
+    database_url,
+    load_legacy_schema,
+    manage,
+    scratch_database,
+)
 
 # In the order they are recorded: dependencies first.
 BASELINE = [
@@ -221,6 +227,57 @@ def test_database_without_sqlx_history_is_refused():
         assert result.returncode == 2
         assert "no sqlx history" in result.stderr
         assert not has_table(name, "django_migrations")
+
+
+@pytest.mark.parametrize("extra", [[], ["--no-preflight"]])
+def test_migrate_before_the_takeover_is_refused_and_changes_nothing(legacy_db, extra):
+    before = contents(legacy_db)
+
+    result = manage(
+        "migrate", "--no-input", *extra, database_url_value=database_url(legacy_db), check=False
+    )
+
+    assert result.returncode == 1
+    assert "nothing was applied" in result.stderr
+    assert "accounts (accounts.0001_create_accounts)" in result.stderr
+    assert "python manage.py adopt_sqlx --dry-run" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not has_table(legacy_db, "django_migrations")
+    assert contents(legacy_db) == before
+
+
+def test_migrate_fake_initial_is_refused(legacy_db):
+    result = manage(
+        "migrate",
+        "--no-input",
+        "--fake-initial",
+        database_url_value=database_url(legacy_db),
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "--fake-initial is refused" in result.stderr
+    assert "adopt_sqlx" in result.stderr
+    assert not has_table(legacy_db, "django_migrations")
+
+
+def test_tables_built_by_other_means_are_named_by_migrate_and_preflight():
+    with scratch_database("lf_adopt") as name:
+        load_legacy_schema(name)  # the contract's tables, no sqlx history
+
+        migrated = manage(
+            "migrate", "--no-input", database_url_value=database_url(name), check=False
+        )
+        checked = manage("preflight", "--json", database_url_value=database_url(name), check=False)
+
+        assert migrated.returncode == 1
+        assert "orders (orders.0001_create_order_status_and_orders)" in migrated.stderr
+        assert "built by other means" in migrated.stderr
+        assert not has_table(name, "django_migrations")
+        assert checked.returncode == 1
+        problems = json.loads(checked.stdout)["problems"]
+        assert [p["check"] for p in problems] == ["existing"]
+        assert "users (users.0001_create_users)" in problems[0]["message"]
 
 
 def test_second_run_reports_already_adopted(legacy_db):

@@ -58,6 +58,14 @@ class Command(django_migrate.Command):
             use_direct_connection(database)
         connection = connections[database]
         self.verbosity = options["verbosity"]
+        if options["fake_initial"]:
+            raise CommandError(
+                "--fake-initial is refused: it records initial migrations as applied when tables "
+                "of the same names exist, without comparing types, defaults, enum labels, indexes "
+                "or triggers. To take over a database built by sqlx, run "
+                "`python manage.py adopt_sqlx --dry-run`, then `adopt_sqlx`. To record one "
+                "migration deliberately, use `migrate APP NAME --fake`. Nothing was changed."
+            )
         if not options["allow_backwards"] and options["migration_name"]:
             self._refuse_backwards(SafeMigrationExecutor(connection), options)
         if options["plan"] or options["check_unapplied"]:
@@ -148,11 +156,19 @@ class Command(django_migrate.Command):
                 "Refusing to migrate: applied migrations were changed since they ran; nothing "
                 "was applied.\n" + "\n".join(checksums.describe_mismatch(m) for m in mismatches)
             )
-        if options["no_preflight"] or options["fake"]:
+        if options["fake"]:
             return
-        if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if not pending:
             return  # nothing to apply: Django itself reports unmigrated model changes
         from ledgerflow.migrating import preflight  # only when there is something to apply
+
+        # Always, even with --no-preflight: applying would fail half-way, leaving a partial change.
+        clashes = preflight.check_pending_tables_absent(executor, pending)
+        if clashes:
+            raise CommandError("Refusing to migrate; nothing was applied: " + clashes[0])
+        if options["no_preflight"]:
+            return
 
         report = preflight.run(executor, models_check=True, with_sql=False)
         for note in report.notes:

@@ -12,8 +12,9 @@ from ledgerflow.recovery.restore import restore_archive
 class Command(BaseCommand):
     help = (
         "Restore a backup archive into an empty database (DATABASE_URL's, or --database-url), or "
-        "into a non-empty one only with --confirm DBNAME. The checksum is verified first; row "
-        "counts and the migration state are compared with the manifest after."
+        "into a non-empty one only with --confirm DBNAME (after a verified backup of what it "
+        "holds). The checksum is verified first; row counts and the migration state are compared "
+        "with the manifest after."
     )
 
     def add_arguments(self, parser):
@@ -38,6 +39,10 @@ class Command(BaseCommand):
             result = restore_archive(options["archive"], settings_dict, confirm=options["confirm"])
         except RecoveryError as exc:
             raise CommandError(str(exc)) from None
+        if result.previous_backup:
+            self.stdout.write(
+                f"Backup of what it replaced verified: {result.previous_backup.archive_path}"
+            )
         self.stdout.write(
             f"Restored {options['archive']} into {result.target}"
             + (" (replacing the archive's objects)." if result.replaced_existing else ".")
