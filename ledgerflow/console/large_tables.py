@@ -144,6 +144,14 @@ class LargeTableAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return LargeTableChangeList
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        # Each field also renders the value the page showed, so "changed" means changed by staff,
+        # not "differs from the row re-read at save time": a service may have written it since.
+        for field in form.base_fields.values():
+            field.show_hidden_initial = True
+        return form
+
     def save_model(self, request, obj, form, change):
         # On change write only what staff edited: a full-row UPDATE would put stale values back
         # over a concurrent write by the service that owns the row. History records it as usual.

@@ -17,7 +17,12 @@ GOOD_ADDRESS = "0x" + "Be" * 20
 
 
 def change_order(client, order, **data):
-    return client.post(reverse("admin:orders_order_change", args=[order.pk]), data)
+    # What the change page sends: the edited values and, hidden, the values it showed.
+    shown = {
+        "initial-status": order.status,
+        "initial-transaction_hash": order.transaction_hash or "",
+    }
+    return client.post(reverse("admin:orders_order_change", args=[order.pk]), {**shown, **data})
 
 
 def test_an_order_changes_status_and_hash_and_the_change_is_logged(staff_client, superuser):
@@ -135,6 +140,25 @@ def test_an_order_edit_keeps_a_concurrent_write_to_other_columns(staff_client):
     change_order(staff_client, order, status="failed", transaction_hash="")
     order.refresh_from_db()
     assert (order.status, order.amount) == ("failed", "6")
+
+
+def test_an_order_edit_keeps_a_status_the_service_wrote_after_the_page_was_shown(staff_client):
+    order = OrderFactory()  # the page shows status pending
+    page = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert 'name="initial-status" value="pending"' in page.content.decode()
+    Order.objects.filter(pk=order.pk).update(status="completed")  # the balancer, meanwhile
+
+    change_order(
+        staff_client,
+        order,
+        status="pending",
+        transaction_hash=GOOD_HASH,
+    )
+
+    order.refresh_from_db()
+    assert (order.status, order.transaction_hash) == ("completed", GOOD_HASH)
+    entry = LogEntry.objects.get(object_id=str(order.pk))
+    assert entry.get_change_message() == "Changed Transaction hash."
 
 
 @pytest.mark.parametrize("good", ["0", "1", "9" * 78])

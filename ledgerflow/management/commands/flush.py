@@ -18,10 +18,8 @@ from ledgerflow.recovery.state import row_count
 
 def is_test_database(connection):
     # Django's test cases flush the database they created (``test_<name>``) between
-    # transactional tests; that database holds nothing to lose.
-    return settings.LEDGERFLOW_ENV == "test" and connection.settings_dict["NAME"].startswith(
-        "test_"
-    )
+    # transactional tests; that database holds nothing to lose. Never so in production.
+    return not settings.IS_PRODUCTION and connection.settings_dict["NAME"].startswith("test_")
 
 
 class Command(django_flush.Command):
