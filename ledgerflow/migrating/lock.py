@@ -9,6 +9,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.db import DatabaseError
 
 # "LFMI" in ASCII. Below 2**31, so pg_locks shows it as classid 0, objid KEY, objsubid 1.
 MIGRATION_LOCK_KEY = 0x4C464D49
@@ -83,12 +84,17 @@ def release(connection):
     """Release the lock if this session holds it; harmless when it does not."""
     if connection.connection is None:
         return  # the connection is gone, and PostgreSQL released the lock with it
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_unlock(%s) FROM pg_locks WHERE locktype = 'advisory' "
-            "AND pid = pg_backend_pid() AND classid = 0 AND objid = %s AND objsubid = 1",
-            [MIGRATION_LOCK_KEY, MIGRATION_LOCK_KEY],
-        )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid = pg_backend_pid() AND classid = 0 AND objid = %s AND objsubid = 1",
+                [MIGRATION_LOCK_KEY, MIGRATION_LOCK_KEY],
+            )
+    except DatabaseError:
+        # A lost or broken connection: PostgreSQL releases the lock when the session ends, and
+        # raising here would hide the error that broke it.
+        pass
 
 
 def acquire(connection, *, timeout=None, report=print):

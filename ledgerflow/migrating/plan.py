@@ -9,17 +9,16 @@ def pending_plan(executor):
 def plan_sql(executor, plan):
     """``[{"app", "name", "atomic", "sql": [statements]}]`` for each forward migration, rendered
     by Django's schema editor in collect-only mode (what ``sqlmigrate`` prints); nothing runs."""
-    loader = executor.loader
     rendered = []
-    state = None
+    # Every applied migration's models, as migrate starts from: a plan spanning several apps
+    # needs the other apps' models too, not only the first pending migration's ancestors.
+    state = executor._create_project_state(with_applied_migrations=True)
     for migration, backwards in plan:
         if backwards:
             continue
         with executor.connection.schema_editor(
             collect_sql=True, atomic=migration.atomic
         ) as schema_editor:
-            if state is None:
-                state = loader.project_state((migration.app_label, migration.name), at_end=False)
             state = migration.apply(state, schema_editor, collect_sql=True)
         statements = [
             s for s in schema_editor.collected_sql if s.strip() not in ("", "BEGIN;", "COMMIT;")

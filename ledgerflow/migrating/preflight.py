@@ -111,8 +111,9 @@ def check_pending_tables_absent(executor, plan):
     ]
 
 
-def run(executor, *, models_check=True, with_sql=True):
-    """Run every check against ``executor.connection``; returns a ``Report``."""
+def run(executor, *, models_check=True, with_sql=True, plan=None):
+    """Run every check against ``executor.connection``; returns a ``Report``. ``plan`` is what
+    will be applied (default: every app to its leaf)."""
     connection = executor.connection
     report = Report()
     loader = executor.loader
@@ -128,7 +129,8 @@ def run(executor, *, models_check=True, with_sql=True):
             f"index {index} on {table} is INVALID (an interrupted concurrent build); migrate "
             "drops and rebuilds it when a pending migration creates it, otherwise drop it by hand"
         )
-    plan = pending_plan(executor)
+    if plan is None:
+        plan = pending_plan(executor)
     report.problems += [("existing", m) for m in check_pending_tables_absent(executor, plan)]
     report.plan = [
         {"app": m.app_label, "name": m.name, "backwards": backwards} for m, backwards in plan

@@ -1,7 +1,8 @@
 """``migrate`` only moves forward; the stock options keep working."""
 
-from tests.migrating.support import applied, query, run_manage
-from tests.support.databases import scratch_database
+from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
+from tests.migrating.support import applied, query, run_manage, start_manage, wait_until
+from tests.support.databases import connect, scratch_database
 
 
 def test_migrating_an_app_to_zero_is_refused_and_changes_nothing():
@@ -55,3 +56,62 @@ def test_allow_backwards_unapplies_and_forgets_the_checksum():
         assert query(
             db, "SELECT count(*) FROM ledgerflow_migration_checksums WHERE app = 'users'"
         ) == [(0,)]
+
+
+def test_a_named_target_is_checked_again_after_waiting_for_the_lock():
+    with scratch_database() as db:
+        assert run_manage(db, "migrate", "ledgerflow", "0002").returncode == 0
+        with connect(db, autocommit=True, application_name="other-deploy") as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+            child = start_manage(db, "migrate", "ledgerflow", "0002")
+            assert wait_until(
+                lambda: query(
+                    db,
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
+                    "AND application_name = 'ledgerflow-schema'",
+                    [db],
+                ),
+                timeout=60,
+            )
+            # Meanwhile the other deploy records two later migrations of the same app.
+            holder.execute(
+                "INSERT INTO django_migrations (app, name, applied) VALUES "
+                "('ledgerflow', '0003_schema_takeover', now()), "
+                "('ledgerflow', '0004_create_release_tags', now())"
+            )
+        out, err = child.communicate(timeout=120)
+
+        assert child.returncode == 1, out + err
+        assert "migrate only moves forward" in err
+        assert "ledgerflow.0004_create_release_tags" in err
+        assert applied(db, "ledgerflow")[-1] == "0004_create_release_tags"
+
+
+def test_bad_targets_are_refused_before_any_backup(tmp_path):
+    backups = tmp_path / "backups"
+    with scratch_database() as db:
+        env = {"LEDGERFLOW_BACKUP_DIR": str(backups)}
+        no_app = run_manage(db, "migrate", "nosuchapp", "--backup", env=env)
+        no_name = run_manage(db, "migrate", "orders", "9999", "--backup", env=env)
+        bad_wait = run_manage(db, "migrate", "--lock-wait-timeout", "nan")
+
+        assert no_app.returncode == 1
+        assert "No installed app with label 'nosuchapp'" in no_app.stderr
+        assert no_name.returncode == 1
+        assert "Cannot find a migration matching '9999' from app 'orders'" in no_name.stderr
+        assert bad_wait.returncode == 1
+        assert "--lock-wait-timeout must be a number of seconds" in bad_wait.stderr
+        assert not backups.exists() or not any(backups.iterdir())
+        assert query(db, "SELECT to_regclass('django_migrations')") == [(None,)]
+
+
+def test_migrating_one_app_checks_only_what_it_will_apply():
+    with scratch_database() as db:
+        with connect(db, autocommit=True) as conn:
+            conn.execute("CREATE TABLE users (telegram_id bigint)")  # built by hand
+
+        result = run_manage(db, "migrate", "accounts")
+
+        assert result.returncode == 0, result.stderr
+        assert applied(db, "accounts") == ["0001_create_accounts"]
+        assert applied(db, "users") == []

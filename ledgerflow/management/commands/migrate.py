@@ -9,8 +9,10 @@ migration; pre-flight checks before applying; a ``ledgerflow_migrate_runs`` row 
 
 import argparse
 import contextlib
+import math
 import time
 
+from django.apps import apps
 from django.core.management.base import CommandError
 from django.core.management.commands import migrate as django_migrate
 from django.db import DatabaseError, connections
@@ -66,8 +68,14 @@ class Command(django_migrate.Command):
                 "`python manage.py adopt_sqlx --dry-run`, then `adopt_sqlx`. To record one "
                 "migration deliberately, use `migrate APP NAME --fake`. Nothing was changed."
             )
-        if not options["allow_backwards"] and options["migration_name"]:
-            self._refuse_backwards(SafeMigrationExecutor(connection), options)
+        wait = options["lock_wait_timeout"]
+        if wait is not None and not (math.isfinite(wait) and wait >= 0):
+            raise CommandError("--lock-wait-timeout must be a number of seconds, 0 or more.")
+        if options["app_label"]:
+            # A named target is checked before the lock and any backup: a typo costs nothing.
+            executor = SafeMigrationExecutor(connection)
+            plan = executor.migration_plan(self._targets(executor, options))
+            self._refuse_backwards(plan, options)
         if options["plan"] or options["check_unapplied"]:
             return super().handle(*args, **options)  # read-only: no lock, no bookkeeping
 
@@ -81,10 +89,14 @@ class Command(django_migrate.Command):
             timeouts.apply_session_timeouts(connection)
             # Another run may have applied migrations while we waited: reload what is applied.
             executor = SafeMigrationExecutor(connection, report=self._say)
+            plan = executor.migration_plan(self._targets(executor, options))
+            # Checked again: another run may have moved the database while this one waited.
+            self._refuse_backwards(plan, options)
+            forward = [(migration, False) for migration, backwards in plan if not backwards]
             checksums.baseline(connection, executor.loader)
-            self._preflight(executor, options)
-            if options["backup"]:
-                self._backup(executor, options)
+            self._preflight(executor, forward, options)
+            if options["backup"] and forward and not options["fake"]:
+                self._backup(options)
             run_id = self._start_run(connection, waited)
             self._executor = executor
             original = django_migrate.MigrationExecutor
@@ -129,48 +141,66 @@ class Command(django_migrate.Command):
     def _say(self, message):
         self.stdout.write(message)
 
-    def _refuse_backwards(self, executor, options):
+    def _targets(self, executor, options):
+        """The nodes Django's migrate will migrate to, with its own errors for bad names."""
         app_label, name = options["app_label"], options["migration_name"]
-        if not (app_label and name):
-            return
+        leaves = executor.loader.graph.leaf_nodes()
+        if not app_label:
+            return leaves
+        try:
+            apps.get_app_config(app_label)
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
+        if app_label not in executor.loader.migrated_apps:
+            if options["run_syncdb"]:
+                return []  # Django's own command creates the unmigrated app's tables
+            raise CommandError(f"App '{app_label}' does not have migrations.")
+        if not name:
+            return [key for key in leaves if key[0] == app_label]
         if name == "zero":
-            target = (app_label, None)
-        else:
-            try:
-                target = (app_label, executor.loader.get_migration_by_prefix(app_label, name).name)
-            except (AmbiguityError, KeyError):
-                return  # Django's own handling names the problem
-        plan = executor.migration_plan([target])
+            return [(app_label, None)]
+        try:
+            return [(app_label, executor.loader.get_migration_by_prefix(app_label, name).name)]
+        except AmbiguityError:
+            raise CommandError(
+                f"More than one migration matches '{name}' in app '{app_label}'. "
+                "Please be more specific."
+            ) from None
+        except KeyError:
+            raise CommandError(
+                f"Cannot find a migration matching '{name}' from app '{app_label}'."
+            ) from None
+
+    def _refuse_backwards(self, plan, options):
+        if options["allow_backwards"]:
+            return
         undo = [f"{m.app_label}.{m.name}" for m, backwards in plan if backwards]
         if undo:
             raise CommandError(
-                f"migrate only moves forward; {app_label} {name} would unapply "
-                f"{', '.join(undo)}, and unapplying can drop tables and columns holding payment "
-                "rows. Use `python manage.py rollback`, which checks for data loss first."
+                f"migrate only moves forward; this would unapply {', '.join(undo)}, and "
+                "unapplying can drop tables and columns holding payment rows. Use "
+                "`python manage.py rollback`, which checks for data loss first. Nothing was "
+                "changed."
             )
 
-    def _preflight(self, executor, options):
+    def _preflight(self, executor, plan, options):
         mismatches = checksums.checksum_mismatches(executor.connection, executor.loader)
         if mismatches:
             raise CommandError(
                 "Refusing to migrate: applied migrations were changed since they ran; nothing "
                 "was applied.\n" + "\n".join(checksums.describe_mismatch(m) for m in mismatches)
             )
-        if options["fake"]:
-            return
-        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-        if not pending:
+        if options["fake"] or not plan:
             return  # nothing to apply: Django itself reports unmigrated model changes
         from ledgerflow.migrating import preflight  # only when there is something to apply
 
         # Always, even with --no-preflight: applying would fail half-way, leaving a partial change.
-        clashes = preflight.check_pending_tables_absent(executor, pending)
+        clashes = preflight.check_pending_tables_absent(executor, plan)
         if clashes:
             raise CommandError("Refusing to migrate; nothing was applied: " + clashes[0])
         if options["no_preflight"]:
             return
-
-        report = preflight.run(executor, models_check=True, with_sql=False)
+        report = preflight.run(executor, models_check=True, with_sql=False, plan=plan)
         for note in report.notes:
             self._say(f"note: {note}")
         if not report.ok:
@@ -181,10 +211,7 @@ class Command(django_migrate.Command):
                 "migration, or pass --no-preflight to override."
             )
 
-    def _backup(self, executor, options):
-        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-        if not pending or options["fake"]:
-            return
+    def _backup(self, options):
         from ledgerflow.recovery import RecoveryError
         from ledgerflow.recovery.backup import take_backup
 
