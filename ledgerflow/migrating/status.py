@@ -100,6 +100,10 @@ def migration_status(connection):
         if (app, name) not in loader.disk_migrations and app in loader.migrated_apps
     ]
     pending = sum(len(entry["pending"]) for entry in apps.values())
+    run, holder = last_run(connection), lock.lock_holder(connection)
+    if run and run["outcome"] == "running" and holder is None:
+        # A run holds the lock until its session ends: "running" with no holder died mid-way.
+        run["outcome"] = "interrupted"
     return {
         "database": connection.settings_dict.get("NAME"),
         "at_head": not pending and not unknown and not mismatches,
@@ -107,6 +111,6 @@ def migration_status(connection):
         "apps": apps,
         "unknown_applied": unknown,
         "checksum_mismatches": list(mismatches.values()),
-        "last_run": last_run(connection),
-        "lock_holder": lock.lock_holder(connection),
+        "last_run": run,
+        "lock_holder": holder,
     }

@@ -50,3 +50,16 @@ def test_lock_holder_names_the_session_holding_the_migration_lock(db):
         assert holder["application_name"] == "status-holder"
         assert holder["state"] in {"idle in transaction", "idle"}
         assert holder["backend_start"] is not None
+
+
+def test_a_run_left_running_without_the_lock_is_reported_interrupted(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledgerflow_migrate_runs (started_at, run_by, lock_wait_ms, "
+            "applied_count, outcome, error) VALUES (now(), 'pod-3', 0, 0, 'running', '')"
+        )
+
+    status = migration_status(connection)
+
+    assert status["last_run"]["run_by"] == "pod-3"
+    assert status["last_run"]["outcome"] == "interrupted"

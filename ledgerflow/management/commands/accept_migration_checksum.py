@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("migration_name")
         parser.add_argument("--reason", required=True, help="Why the edit is safe (kept).")
         parser.add_argument("--by", default=None, help="Who accepts it (default os-user@host).")
-        parser.add_argument("--database", default="default", help="Database alias.")
+        parser.add_argument(
+            "--database", default="default", choices=tuple(connections), help="Database alias."
+        )
 
     def handle(self, *args, **options):
         if options["database"] == "default":

@@ -20,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
-        parser.add_argument("--database", default="default", help="Database alias.")
+        parser.add_argument(
+            "--database", default="default", choices=tuple(connections), help="Database alias."
+        )
         parser.add_argument(
             "--exit-code",
             action="store_true",
