@@ -3,6 +3,7 @@
 import json
 
 from tests.recovery.conftest import SEEDED_COUNTS, contents
+from tests.support.databases import scratch_database
 
 
 def test_flush_is_refused_naming_the_tables_and_every_row_stays(seeded_db, run, backup_dir):
@@ -38,3 +39,10 @@ def test_flush_with_allow_data_loss_backs_up_first_and_the_backup_restores(
 
     assert restored.returncode == 0, restored.stderr
     assert contents(seeded_db) == rows_before
+
+
+def test_flush_of_a_database_without_rows_needs_no_flag(run):
+    with scratch_database("lf_rec_empty") as empty:
+        result = run(empty, "flush", "--no-input")
+
+        assert result.returncode == 0, result.stderr

@@ -3,17 +3,20 @@
 Stock ``flush --no-input`` empties every table the models own (orders, deposit events, the
 checksum ledger, the staff users) without a question. Here it names the tables and row counts at
 stake and refuses; with ``--allow-data-loss`` it first writes a verified backup of the whole
-database, as ``rollback --allow-data-loss`` does.
+database, as ``rollback --allow-data-loss`` does, from a snapshot taken while the tables are
+locked against writes until they are emptied.
 """
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands import flush as django_flush
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 
 from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.state import row_count
+
+LOCK_TIMEOUT_SECONDS = 10
 
 
 def is_test_database(connection):
@@ -38,30 +41,55 @@ class Command(django_flush.Command):
 
     def handle(self, **options):
         connection = connections[options["database"]]
-        if not is_test_database(connection):
-            at_stake = self._rows_at_stake(connection)
-            if at_stake and not options["allow_data_loss"]:
-                listed = ", ".join(f"{table} ({rows} rows)" for table, rows in at_stake.items())
-                raise CommandError(
-                    f"flush would delete every row of {listed}; refused, nothing was changed. "
-                    "To empty them anyway, run `python manage.py flush --allow-data-loss`, which "
-                    "writes a verified backup first."
-                )
-            if at_stake:
-                try:
-                    backup = take_backup(reason="pre-flush", using=options["database"])
-                except RecoveryError as exc:
-                    raise CommandError(
-                        f"Backup before flush failed; nothing was deleted: {exc}"
-                    ) from None
-                self.stdout.write(f"Backup verified: {backup.archive_path}")
-        return super().handle(**options)
+        if is_test_database(connection):
+            return super().handle(**options)
+        # Counted first without locks, so a refused flush never stalls the services' writes.
+        self._refuse_unless_allowed(self._rows_at_stake(connection), options)
+        try:
+            with transaction.atomic(using=options["database"]):
+                tables = self._tables(connection)
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+                    if tables:
+                        # SHARE stops writes until the tables are emptied but lets pg_dump read.
+                        names = ", ".join(connection.ops.quote_name(name) for name in tables)
+                        cursor.execute(f"LOCK TABLE {names} IN SHARE MODE")
+                at_stake = self._rows_at_stake(connection)  # again: rows may have arrived
+                self._refuse_unless_allowed(at_stake, options)
+                if at_stake:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_export_snapshot()")
+                        snapshot = cursor.fetchone()[0]
+                    backup = take_backup(
+                        reason="pre-flush", snapshot=snapshot, using=options["database"]
+                    )
+                    self.stdout.write(f"Backup verified: {backup.archive_path}")
+                super().handle(**options)
+        except RecoveryError as exc:
+            raise CommandError(f"Backup before flush failed; nothing was deleted: {exc}") from None
+        except OperationalError as exc:
+            raise CommandError(
+                f"Could not lock the tables within {LOCK_TIMEOUT_SECONDS} s (a long transaction "
+                f"holds one: {exc}); nothing was deleted."
+            ) from None
 
     @staticmethod
-    def _rows_at_stake(connection):
-        tables = connection.introspection.django_table_names(
-            only_existing=True, include_views=False
+    def _refuse_unless_allowed(at_stake, options):
+        if at_stake and not options["allow_data_loss"]:
+            listed = ", ".join(f"{table} ({rows} rows)" for table, rows in at_stake.items())
+            raise CommandError(
+                f"flush would delete every row of {listed}; refused, nothing was changed. "
+                "To empty them anyway, run `python manage.py flush --allow-data-loss`, which "
+                "writes a verified backup first."
+            )
+
+    @staticmethod
+    def _tables(connection):
+        return sorted(
+            connection.introspection.django_table_names(only_existing=True, include_views=False)
         )
+
+    def _rows_at_stake(self, connection):
         with connection.cursor() as cursor:
-            counts = {table: row_count(cursor, table) for table in sorted(tables)}
+            counts = {table: row_count(cursor, table) for table in self._tables(connection)}
         return {table: rows for table, rows in counts.items() if rows}
