@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
+from django.db.models.options import normalize_together
 
 RULES = {
     "LF001": "drops or renames a table or column the services use",
@@ -25,21 +26,56 @@ RULES = {
     "LF005": "changes a column's type in place",
 }
 
-_SQL_RULES = [
-    ("LF001", re.compile(r"\bDROP\s+(TABLE|COLUMN)\b", re.I), "runs DROP TABLE/COLUMN"),
-    ("LF001", re.compile(r"\bRENAME\s+(COLUMN\s+|TO\s+)", re.I), "runs a RENAME"),
+# A table name, optionally schema-qualified, each part plain or "quoted".
+_NAME = r'(?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))?'
+# Comments and string literals do not run, so the rules must not read them. A dollar-quoted body
+# (a function or DO block) is code that runs: it is kept, with its own comments and literals
+# stripped.
+_NOT_CODE = re.compile(
+    r"(?P<comment>--[^\n]*|/\*.*?\*/)"
+    r"|(?P<string>\b[eE]'(?:[^'\\]|\\.|'')*'|'[^']*')"
+    r'|"[^"]*"'
+    r"|(?P<tag>\$(?:[A-Za-z_]\w*)?\$)(?P<body>.*?)(?P=tag)",
+    re.S,
+)
+_ADD_VALUE = re.compile(r"\bALTER\s+TYPE\s+\S+\s+ADD\s+VALUE\b", re.I)
+_DROP_TABLE = re.compile(
+    rf"\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?P<tables>{_NAME}(?:\s*,\s*{_NAME})*)", re.I
+)
+_CREATE_INDEX = re.compile(
+    r"\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)"
+    rf"(?:.*?\bON\s+(?:ONLY\s+)?(?P<table>{_NAME}))?",
+    re.I | re.S,
+)
+_ALTER_TABLE = re.compile(
+    rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<table>{_NAME})\s*\*?(?P<actions>.*)",
+    re.I | re.S,
+)
+# Each matches at the start of one ALTER TABLE action. The COLUMN keyword is optional in
+# PostgreSQL; what may stand in its place (DROP CONSTRAINT, RENAME TO, ADD CHECK ...) is not a
+# column. DROP DEFAULT / DROP NOT NULL follow ALTER [COLUMN] x, so they never start an action.
+_COLUMN = rf"(?:COLUMN\s+)?{_NAME}"
+_ACTION_RULES = [
+    ("LF001", re.compile(r"DROP\s+(?!CONSTRAINT\b)", re.I), "drops a column"),
+    ("LF001", re.compile(r"RENAME\s+TO\b", re.I), "renames the table"),
+    ("LF001", re.compile(r"RENAME\s+(?!CONSTRAINT\b|TO\b)", re.I), "renames a column"),
+    ("LF002", re.compile(rf"ALTER\s+{_COLUMN}\s+SET\s+NOT\s+NULL\b", re.I), "sets NOT NULL"),
     (
-        "LF003",
-        re.compile(r"\bCREATE\s+(UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)", re.I),
-        "runs CREATE INDEX without CONCURRENTLY",
+        "LF002",
+        # Serial and generated columns have a default of their own.
+        re.compile(
+            r"ADD\s+(?:COLUMN\s+)?(?!CONSTRAINT\b|PRIMARY\b|UNIQUE\b|CHECK\b|FOREIGN\b|EXCLUDE\b)"
+            r"(?!.*\b(?:DEFAULT|GENERATED|(?:small|big)?serial[248]?)\b).*\bNOT\s+NULL\b",
+            re.I | re.S,
+        ),
+        "adds a NOT NULL column without a DEFAULT",
     ),
     (
         "LF005",
-        re.compile(r"\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b", re.I),
-        "runs ALTER COLUMN ... TYPE",
+        re.compile(rf"ALTER\s+{_COLUMN}\s+(?:SET\s+DATA\s+)?TYPE\b", re.I),
+        "changes a column's type",
     ),
 ]
-_ADD_VALUE = re.compile(r"\bALTER\s+TYPE\s+\S+\s+ADD\s+VALUE\b", re.I)
 
 
 @dataclass
@@ -64,10 +100,56 @@ class Finding:
         return text
 
 
+def _code(sql):
+    """``sql`` without comments and with every string literal emptied."""
+
+    def replace(match):
+        if match["tag"]:
+            return match["tag"] + _code(match["body"]) + match["tag"]
+        return " " if match["comment"] else "''" if match["string"] else match[0]
+
+    return _NOT_CODE.sub(replace, sql)
+
+
 def _sql_statements(operation):
     sql = operation.sql
     items = sql if isinstance(sql, list | tuple) else [sql]
-    return [str(item[0] if isinstance(item, list | tuple) else item) for item in items]
+    text = ";".join(str(item[0] if isinstance(item, list | tuple) else item) for item in items)
+    return [statement for statement in _code(text).split(";") if statement.strip()]
+
+
+def _table_name(name):
+    """The table of a (possibly schema-qualified, quoted) name as the catalog spells it."""
+    last = re.findall(r'"[^"]+"|\w+', name)[-1]
+    return last.strip('"') if last.startswith('"') else last.lower()
+
+
+def _split_actions(actions):
+    """An ALTER TABLE's actions: split at commas outside parentheses (``numeric(12, 2)``)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(actions):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(actions[start:i])
+            start = i + 1
+    return [*parts, actions[start:]]
+
+
+def _sql_findings(statement):
+    """``(rule, what it does, table or None when unknown)`` for one SQL statement."""
+    for match in _DROP_TABLE.finditer(statement):
+        for name in re.findall(_NAME, match["tables"]):
+            yield "LF001", "drops a table", _table_name(name)
+    for match in _CREATE_INDEX.finditer(statement):
+        table = _table_name(match["table"]) if match["table"] else None
+        yield "LF003", "builds an index without CONCURRENTLY", table
+    match = _ALTER_TABLE.search(statement)
+    if match:
+        table = _table_name(match["table"])
+        for action in _split_actions(match["actions"]):
+            for rule, pattern, text in _ACTION_RULES:
+                if pattern.match(action.strip()):
+                    yield rule, text, table
 
 
 def _model_state(state, app_label, model_name):
@@ -85,6 +167,37 @@ def _column(field, name):
     return field.db_column or (f"{name}_id" if field.is_relation and field.many_to_one else name)
 
 
+def _database_operations(operations):
+    """The operations that run SQL. SeparateDatabaseAndState runs its database_operations; its
+    state_operations only change Django's idea of the models."""
+    for operation in operations:
+        if isinstance(operation, migrations.SeparateDatabaseAndState):
+            yield from _database_operations(operation.database_operations)
+        else:
+            yield operation
+
+
+def _column_types(operation, state, app_label, connection):
+    """An AlterField's column type before and after. The fields of a ModelState are unbound, and a
+    relation's type is its target's, which only a rendered model resolves."""
+    scratch = state.clone()  # rendered and altered here; the caller's state stays as it was
+
+    def column_type():
+        model = scratch.apps.get_model(app_label, operation.model_name)
+        return model._meta.get_field(operation.name).db_type(connection)
+
+    old_type = column_type()
+    operation.state_forwards(app_label, scratch)
+    return old_type, column_type()
+
+
+def _builds_index(old, new):
+    """Whether AlterField from ``old`` to ``new`` creates an index (as Django's schema editor
+    decides): a unique one when the field becomes unique, a plain one when it becomes db_index."""
+    plain = new.db_index and not new.unique and (old.unique or not old.db_index)
+    return plain or (new.unique and not old.unique)
+
+
 def lint_migration(migration, state, live_tables, connection):
     """Findings for ``migration`` given the project ``state`` before it and the ``live_tables``
     that exist in the database now."""
@@ -92,9 +205,12 @@ def lint_migration(migration, state, live_tables, connection):
     app = migration.app_label
 
     def add(rule, message):
-        found.append(Finding(rule, app, migration.name, message))
+        finding = Finding(rule, app, migration.name, message)
+        if finding not in found:  # e.g. one ALTER TABLE dropping two columns
+            found.append(finding)
 
-    for operation in migration.operations:
+    operations = list(_database_operations(migration.operations))
+    for operation in operations:
         model_name = (
             getattr(operation, "model_name", None)
             or getattr(operation, "name", None)
@@ -105,7 +221,13 @@ def lint_migration(migration, state, live_tables, connection):
         if isinstance(operation, migrations.DeleteModel) and live:
             add("LF001", f"drops table {table}")
         elif isinstance(operation, migrations.RenameModel) and live:
-            add("LF001", f"renames model {operation.old_name} (table {table})")
+            # With an explicit db_table the table keeps its name; only the columns of an
+            # auto-created many-to-many table are named after the model.
+            model = _model_state(state, app, model_name)
+            if not model.options.get("db_table") or any(
+                field.many_to_many for field in model.fields.values()
+            ):
+                add("LF001", f"renames model {operation.old_name} (table {table})")
         elif isinstance(operation, migrations.AlterModelTable) and live:
             add("LF001", f"renames table {table} to {operation.table}")
         elif isinstance(operation, migrations.RemoveField) and live:
@@ -130,7 +252,7 @@ def lint_migration(migration, state, live_tables, connection):
             old = _model_state(state, app, model_name).fields.get(operation.name)
             new = operation.field
             if old is not None:
-                old_type, new_type = old.db_type(connection), new.db_type(connection)
+                old_type, new_type = _column_types(operation, state, app, connection)
                 if old_type != new_type:
                     add(
                         "LF005",
@@ -139,8 +261,15 @@ def lint_migration(migration, state, live_tables, connection):
                     )
                 if old.null and not new.null:
                     add("LF002", f"sets {table}.{_column(new, operation.name)} NOT NULL")
-                if (new.db_index or new.unique) and not (old.db_index or old.unique):
+                if _builds_index(old, new):
                     add("LF003", f"adds an index on {table}.{operation.name} without CONCURRENTLY")
+        elif isinstance(operation, migrations.AlterUniqueTogether) and live:
+            old = _model_state(state, app, model_name).options.get("unique_together")
+            added = set(normalize_together(operation.unique_together)) - set(
+                normalize_together(old or ())
+            )
+            for fields in sorted(added):
+                add("LF003", f"adds a unique index on {table} ({', '.join(fields)})")
         elif isinstance(operation, migrations.AddIndex) and not isinstance(
             operation, AddIndexConcurrently
         ):
@@ -151,16 +280,15 @@ def lint_migration(migration, state, live_tables, connection):
                 add("LF003", f"adds unique constraint {operation.constraint.name} on {table}")
         elif isinstance(operation, migrations.RunSQL):
             for statement in _sql_statements(operation):
-                if _ADD_VALUE.search(statement) and (
-                    migration.atomic or len(migration.operations) > 1
-                ):
+                if _ADD_VALUE.search(statement) and (migration.atomic or len(operations) > 1):
                     add(
                         "LF004",
                         "ALTER TYPE ... ADD VALUE must be the only operation of a migration "
                         "with atomic = False",
                     )
-                for rule, pattern, text in _SQL_RULES:
-                    if pattern.search(statement):
+                for rule, text, sql_table in _sql_findings(statement):
+                    # A table the plan creates is new, as for the operations above.
+                    if sql_table is None or sql_table in live_tables:
                         add(rule, f"{text}: {' '.join(statement.split())[:120]}")
     acknowledged = getattr(migration, "preflight_ignore", {}) or {}
     for finding in found:

@@ -20,8 +20,12 @@ def lint(db):
     state = MigrationLoader(connection).project_state()
     live = set(connection.introspection.table_names())
 
-    def run(migration, *, new_tables=False):
-        findings = lint_migration(migration, state, set() if new_tables else live, connection)
+    def run(migration, *, new_tables=False, before=()):
+        """``before``: operations already applied to the models (state only)."""
+        changed = state.clone()
+        for operation in before:
+            operation.state_forwards("orders", changed)
+        findings = lint_migration(migration, changed, set() if new_tables else live, connection)
         return [(f.rule, f.is_error) for f in findings]
 
     return run
@@ -105,3 +109,139 @@ def test_lf005_same_type_alteration_does_not(lint):
 def test_acknowledged_finding_is_a_note_not_an_error(lint):
     migration = _migration([REMOVE_BROKER], ignore={"LF001": "column unused since release 12"})
     assert lint(migration) == [("LF001", False)]
+
+
+def _sql(*statements, **kwargs):
+    return _migration([migrations.RunSQL(statement) for statement in statements], **kwargs)
+
+
+def test_raw_drop_rename_and_type_change_without_the_column_keyword_trip(lint):
+    assert lint(_sql("ALTER TABLE orders DROP broker_id")) == [("LF001", True)]
+    assert lint(_sql("ALTER TABLE orders RENAME amount TO amt")) == [("LF001", True)]
+    assert lint(_sql('ALTER TABLE IF EXISTS public."orders" RENAME TO orders_v2')) == [
+        ("LF001", True)
+    ]
+    assert lint(_sql("ALTER TABLE orders ALTER amount TYPE text")) == [("LF005", True)]
+    assert lint(_sql("ALTER TABLE orders ALTER COLUMN amount SET DATA TYPE text")) == [
+        ("LF005", True)
+    ]
+    assert lint(_sql("ALTER TABLE orders ADD memo text, DROP COLUMN broker_id")) == [
+        ("LF001", True)
+    ]
+
+
+def test_raw_constraint_default_and_not_null_drops_are_not_column_drops(lint):
+    assert lint(_sql("ALTER TABLE orders DROP CONSTRAINT orders_order_id_key")) == []
+    assert lint(_sql("ALTER TABLE orders ALTER amount DROP DEFAULT")) == []
+    assert lint(_sql("ALTER TABLE orders ALTER COLUMN amount DROP NOT NULL")) == []
+    assert lint(_sql("ALTER TABLE orders RENAME CONSTRAINT orders_order_id_key TO k")) == []
+    assert lint(_sql("ALTER INDEX idx_orders_status RENAME TO idx_status")) == []
+
+
+def test_lf002_raw_set_not_null_and_not_null_column_without_default_trip(lint):
+    assert lint(_sql("ALTER TABLE orders ALTER transaction_hash SET NOT NULL")) == [("LF002", True)]
+    assert lint(_sql("ALTER TABLE orders ALTER COLUMN transaction_hash SET NOT NULL")) == [
+        ("LF002", True)
+    ]
+    assert lint(_sql("ALTER TABLE orders ADD COLUMN memo int NOT NULL")) == [("LF002", True)]
+    assert lint(_sql("ALTER TABLE orders ADD fee numeric(12, 2) NOT NULL")) == [("LF002", True)]
+
+
+def test_lf002_raw_column_with_default_nullable_or_on_a_new_table_does_not(lint):
+    assert lint(_sql("ALTER TABLE orders ADD COLUMN memo int NOT NULL DEFAULT 0")) == []
+    assert lint(_sql("ALTER TABLE orders ADD memo text")) == []
+    assert (
+        lint(_sql("ALTER TABLE orders ADD CONSTRAINT c CHECK (amount IS NOT NULL) NOT VALID")) == []
+    )
+    assert lint(_sql("ALTER TABLE orders ADD COLUMN memo int NOT NULL"), new_tables=True) == []
+
+
+DROP_BROKER_SQL = migrations.RunSQL("ALTER TABLE orders DROP COLUMN broker_id")
+
+
+def test_separate_database_and_state_lints_its_database_operations(lint):
+    separate = migrations.SeparateDatabaseAndState(
+        database_operations=[DROP_BROKER_SQL], state_operations=[REMOVE_BROKER]
+    )
+    # One finding: the SQL's. The RemoveField is state only.
+    assert lint(_migration([separate])) == [("LF001", True)]
+    nested = migrations.SeparateDatabaseAndState(
+        database_operations=[
+            migrations.SeparateDatabaseAndState(
+                database_operations=[migrations.DeleteModel("order")]
+            )
+        ]
+    )
+    assert lint(_migration([nested])) == [("LF001", True)]
+
+
+def test_separate_database_and_state_state_operations_are_not_linted(lint):
+    state_only = migrations.SeparateDatabaseAndState(state_operations=[REMOVE_BROKER])
+    assert lint(_migration([state_only])) == []
+    add_value = migrations.SeparateDatabaseAndState(
+        database_operations=[migrations.RunSQL(ADD_VALUE)], state_operations=[REMOVE_BROKER]
+    )
+    assert lint(_migration([add_value], atomic=False)) == []
+
+
+INDEXED_BROKER = migrations.AlterField(
+    "order", "broker_id", models.CharField(max_length=255, db_index=True)
+)
+UNIQUE_BROKER = migrations.AlterField(
+    "order", "broker_id", models.CharField(max_length=255, unique=True)
+)
+UNIQUE_TOGETHER = migrations.AlterUniqueTogether("order", {("account_id", "broker_id")})
+
+
+def test_lf003_indexed_field_made_unique_and_unique_together_trip(lint):
+    assert lint(_migration([UNIQUE_BROKER]), before=[INDEXED_BROKER]) == [("LF003", True)]
+    assert lint(_migration([UNIQUE_TOGETHER])) == [("LF003", True)]
+
+
+def test_lf003_unique_together_already_there_or_on_a_new_table_does_not(lint):
+    assert lint(_migration([UNIQUE_TOGETHER]), before=[UNIQUE_TOGETHER]) == []
+    assert lint(_migration([UNIQUE_TOGETHER]), new_tables=True) == []
+    assert lint(_migration([UNIQUE_BROKER]), before=[UNIQUE_BROKER]) == []
+
+
+def _owner(**kwargs):
+    return models.ForeignKey("users.user", models.DO_NOTHING, db_constraint=False, **kwargs)
+
+
+def test_altering_a_foreign_key_on_a_live_table_does_not_crash(lint):
+    add_owner = migrations.AddField("order", "owner", _owner(null=True))
+    alter_owner = migrations.AlterField("order", "owner", _owner(null=True, help_text="buyer"))
+    assert lint(_migration([alter_owner]), before=[add_owner]) == []
+
+
+def test_raw_index_on_a_new_table_and_sql_in_literals_or_comments_do_not_trip(lint):
+    assert lint(_sql("CREATE INDEX i ON orders (broker_id)"), new_tables=True) == []
+    assert lint(_sql("ALTER TABLE orders DROP broker_id"), new_tables=True) == []
+    assert lint(_sql("COMMENT ON TABLE orders IS 'do not CREATE INDEX here'")) == []
+    assert (
+        lint(
+            _sql("COMMENT ON COLUMN orders.amount IS E'it\\'s not ALTER TABLE orders DROP amount'")
+        )
+        == []
+    )
+    assert lint(_sql("-- DROP TABLE orders\nSELECT 1 /* CREATE INDEX i ON orders (x) */")) == []
+
+
+def test_raw_sql_in_a_do_block_and_quoted_names_still_trip(lint):
+    assert lint(_sql("DO $$ BEGIN ALTER TABLE orders DROP amount; END $$")) == [("LF001", True)]
+    assert lint(_sql('CREATE UNIQUE INDEX IF NOT EXISTS i ON public."orders" (broker_id)')) == [
+        ("LF003", True)
+    ]
+    assert lint(_sql("DROP TABLE IF EXISTS scratch, orders")) == [("LF001", True)]
+
+
+def test_lf001_rename_model_keeping_its_db_table_does_not(lint):
+    assert lint(_migration([migrations.RenameModel("order", "purchase")])) == []
+
+
+def test_lf001_rename_model_without_db_table_trips(db):
+    state = MigrationLoader(connection).project_state()
+    migrations.AlterModelTable("order", None).state_forwards("orders", state)
+    rename = _migration([migrations.RenameModel("order", "purchase")])
+    findings = lint_migration(rename, state, {"orders_order"}, connection)
+    assert [f.rule for f in findings] == ["LF001"]
