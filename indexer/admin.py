@@ -31,9 +31,12 @@ class ChainFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        if not value.lstrip("-").isdigit():
+        try:
+            chain_id = int(value)
+        except ValueError:
+            # int() is the test: str.isdigit() accepts "²", which int() rejects (a 500).
             return queryset.none()
-        return queryset.filter(chain_id=int(value))
+        return queryset.filter(chain_id=chain_id)
 
 
 @admin.register(DepositEvent)
@@ -57,6 +60,7 @@ class DepositEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     ordering = ("-id",)
     sortable_by = ("id", "block_number")
     readonly_fields = ("order_link", "chain_state_link")
+    key_lookups = ("order_id",)  # an order's "deposits" link
 
     @admin.display(description="order")
     def order(self, obj):
@@ -75,16 +79,20 @@ class DepositEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
             '<a class="order-link" href="{}">{} ({})</a>', change_url(order), order, order.status
         )
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # A chain state's "deposit events of this contract" link. contract_address has no index:
+        # it is allowed only beside chain_id, whose index narrows the rows first.
+        if lookup == "contract_address":
+            return request is not None and request.GET.get("chain_id", "") != ""
+        return super().lookup_allowed(lookup, value, request)
+
     @admin.display(description="chain state")
     def chain_state_link(self, obj):
-        return format_html(
-            '<a href="{}">chain {} / {}</a>',
-            admin.site.readonly_pages_for(ChainState).detail_url(
-                obj.chain_id, obj.contract_address
-            ),
-            obj.chain_id,
-            obj.contract_address,
+        label = f"chain {obj.chain_id} / {obj.contract_address}"
+        url = admin.site.readonly_pages_for(ChainState).detail_url(
+            obj.chain_id, obj.contract_address
         )
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
 
     def search_condition(self, name, value):
         if name == "transaction_hash":

@@ -6,11 +6,12 @@ also serves the read-only migrations console (``ledgerflow.console``).
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.urls import path, re_path, reverse
+from django.urls import NoReverseMatch, path, re_path, reverse
 from django.utils.text import capfirst
 
 # The console sits in the index under the project app; it has no model of its own.
@@ -58,7 +59,20 @@ class ReadOnlyPages:
         return reverse(f"admin:{self.url_name}_changelist", current_app=self.site.name)
 
     def detail_url(self, *key):
-        return reverse(f"admin:{self.url_name}_detail", args=key, current_app=self.site.name)
+        """The detail page of the row with ``key``, or ``None`` when the key cannot be a path.
+
+        Each value is quoted as the admin quotes primary keys (a contract address may hold a
+        ``/``); an empty value matches no path segment, so that row gets no link rather than a
+        ``NoReverseMatch`` (a 500 for the whole list).
+        """
+        try:
+            return reverse(
+                f"admin:{self.url_name}_detail",
+                args=[quote(str(value)) for value in key],
+                current_app=self.site.name,
+            )
+        except NoReverseMatch:
+            return None
 
     def _context(self, request, title):
         return {
@@ -107,7 +121,7 @@ class ReadOnlyPages:
     def detail_view(self, request, **key):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        lookup = self._lookup(key)
+        lookup = self._lookup({name: unquote(value) for name, value in key.items()})
         obj = None if lookup is None else self.model._default_manager.filter(**lookup).first()
         if obj is None:
             raise Http404(f"No {self.opts.verbose_name} matches {key}.")

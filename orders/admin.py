@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 
 from indexer.models import DepositEvent
 from ledgerflow.console.large_tables import (
+    KnownChoicesListFilter,
     LargeTableAdmin,
     change_url,
     changelist_link,
@@ -54,7 +55,8 @@ class OrderAdmin(LargeTableAdmin):
         "created_at",
         "deposits",
     )
-    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    list_filter = (("status", KnownChoicesListFilter), ("created_at", admin.DateFieldListFilter))
+    key_lookups = ("order_id", "account_id")  # links from deposit events, users and accounts
     exact_search_fields = ("order_id", "account_id")
     search_help_text = "Exact match on order id or account (Telegram id)."
     ordering = ("-created_at",)

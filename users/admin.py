@@ -48,6 +48,7 @@ class UserAdmin(LargeTableAdmin):
     ordering = ("telegram_id",)
     sortable_by = ("telegram_id",)
     readonly_fields = ("orders", "id", "created_at", "updated_at")
+    key_lookups = ("telegram_id",)  # an order's "account" link
 
     def has_delete_permission(self, request, obj=None):
         return False  # the bot's users are never removed by hand

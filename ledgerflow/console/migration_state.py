@@ -12,6 +12,8 @@ from django.db.migrations.exceptions import InconsistentMigrationHistory
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
+from ledgerflow.health.checks import behind_lock_timeout
+
 
 @dataclass
 class MigrationRow:
@@ -54,10 +56,13 @@ class MigrationState:
     # Rows of django_migrations that name no migration file: applied by other code, or renamed.
     unknown_applied: list[tuple[str, str]]
     inconsistent_history: str = ""
+    # Migrations on disk not recorded as applied. Usually the plan's steps; with an inconsistent
+    # history also the gaps the plan skips (it starts from each app's applied leaf).
+    unapplied: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def at_head(self):
-        return not self.plan
+        return not self.unapplied and not self.plan
 
 
 def migration_state(connection, durations=None):
@@ -67,21 +72,10 @@ def migration_state(connection, durations=None):
     ``migration_status()`` reports them; Django itself records neither.
     """
     durations = durations or {}
-    executor = MigrationExecutor(connection)
+    # A running migration may hold django_migrations exclusively: give up after the readiness
+    # checks' lock timeout (LockNotAvailable) instead of waiting for it, past the proxy's timeout.
+    executor, applied_at, inconsistent = behind_lock_timeout(_read_history, connection)
     loader = executor.loader
-    recorder = MigrationRecorder(connection)
-    applied_at = {}
-    if recorder.has_table():
-        applied_at = {
-            (app, name): applied
-            for app, name, applied in recorder.migration_qs.values_list("app", "name", "applied")
-        }
-
-    inconsistent = ""
-    try:
-        loader.check_consistent_history(connection)
-    except InconsistentMigrationHistory as exc:
-        inconsistent = str(exc)
 
     apps = []
     graph = loader.graph
@@ -120,8 +114,32 @@ def migration_state(connection, durations=None):
         key for key in applied_at if key not in known and key[0] in loader.migrated_apps
     )
     return MigrationState(
-        apps=apps, plan=plan, unknown_applied=unknown, inconsistent_history=inconsistent
+        apps=apps,
+        plan=plan,
+        unknown_applied=unknown,
+        inconsistent_history=inconsistent,
+        unapplied=sorted(known - set(loader.applied_migrations)),
     )
+
+
+def _read_history(connection):
+    """What ``django_migrations`` says: the executor (its loader reads the applied rows), the
+    applied-at times and the inconsistency, if any. The plan's SQL is rendered afterwards,
+    outside this transaction: operations that run outside one refuse to render inside it."""
+    executor = MigrationExecutor(connection)
+    recorder = MigrationRecorder(connection)
+    applied_at = {}
+    if recorder.has_table():
+        applied_at = {
+            (app, name): applied
+            for app, name, applied in recorder.migration_qs.values_list("app", "name", "applied")
+        }
+    inconsistent = ""
+    try:
+        executor.loader.check_consistent_history(connection)
+    except InconsistentMigrationHistory as exc:
+        inconsistent = str(exc)
+    return executor, applied_at, inconsistent
 
 
 def durations_from_status(status):

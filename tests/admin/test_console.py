@@ -1,5 +1,7 @@
 """The migrations console: applied and pending per app, the plan with its SQL, feature states."""
 
+import time
+
 import pytest
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
@@ -7,6 +9,7 @@ from django.urls import reverse
 
 from ledgerflow.console import views
 from ledgerflow.console.migration_state import durations_from_status, migration_state
+from ledgerflow.console.views import LOCKED
 from ledgerflow.migrating import checksums
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
 from tests.support.databases import connect
@@ -128,3 +131,37 @@ def test_migrations_without_recorded_figures_show_not_recorded():
         }
     }
     assert durations_from_status(status) == {("users", "0001_x"): (2.0, 0.0)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_django_migrations_is_reported_without_waiting(staff_client):
+    # A migration altering django_migrations holds it exclusively until it commits.
+    with connect(connection.settings_dict["NAME"]) as other:
+        other.execute("LOCK TABLE django_migrations IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        response = console(staff_client)
+        elapsed = time.monotonic() - started
+        other.rollback()
+    assert elapsed < 5, f"the page waited {elapsed:.1f} s for the lock"
+    content = response.content.decode()
+    assert LOCKED in cell(content, "at-head")
+    assert LOCKED in cell(content, "feature-status")
+    assert LOCKED in cell(content, "feature-checksums")
+    assert "free" in cell(content, "feature-lock")
+    assert "Nothing to apply." not in content
+    # Released, the page reads it again.
+    assert "yes" in cell(console(staff_client).content.decode(), "at-head")
+
+
+def test_a_gap_in_the_history_is_not_at_head(staff_client):
+    # Django's plan starts from each app's applied leaf, so it skips the missing first migration.
+    MigrationRecorder.Migration.objects.filter(app="contenttypes", name="0001_initial").delete()
+    response = console(staff_client)
+    state = response.context["state"]
+    assert state.plan == []
+    assert state.unapplied == [("contenttypes", "0001_initial")]
+    assert state.at_head is False
+    at_head = cell(response.content.decode(), "at-head")
+    assert "no</span>" in at_head
+    assert "contenttypes.0001_initial" in at_head
+    assert state.inconsistent_history

@@ -199,3 +199,29 @@ def test_a_user_page_links_to_their_orders(staff_client, rows):
     assert reverse("admin:orders_order_changelist") + "?account_id=424242" in page.content.decode()
     orders = staff_client.get(reverse("admin:orders_order_changelist") + "?account_id=424242")
     assert list(orders.context["cl"].result_list) == [rows["order"]]
+
+
+@pytest.mark.parametrize("address", ["0xab/cd", "a/b/c", "under_score", "50%:?#"])
+def test_chain_states_whose_address_needs_quoting_link_to_their_page(staff_client, address):
+    state = ChainStateFactory(chain_id=8453, contract_address=address)
+    event = DepositEventFactory(chain_id=8453, contract_address=address)
+    listing = staff_client.get(reverse("admin:indexer_chainstate_changelist"))
+    assert listing.status_code == 200
+    (detail_url,) = [url for url, values in listing.context["rows"] if values[1] == address]
+    detail = staff_client.get(detail_url)
+    assert detail.status_code == 200
+    assert detail.context["object"] == state
+    event_page = staff_client.get(reverse("admin:indexer_depositevent_change", args=[event.pk]))
+    assert event_page.status_code == 200
+    assert detail_url in event_page.content.decode()
+
+
+def test_an_empty_contract_address_is_shown_without_a_link(staff_client):
+    ChainStateFactory(chain_id=8453, contract_address="")
+    event = DepositEventFactory(chain_id=8453, contract_address="")
+    listing = staff_client.get(reverse("admin:indexer_chainstate_changelist"))
+    assert listing.status_code == 200
+    assert [url for url, _ in listing.context["rows"]] == [None]
+    event_page = staff_client.get(reverse("admin:indexer_depositevent_change", args=[event.pk]))
+    assert event_page.status_code == 200
+    assert "chain 8453 / " in event_page.content.decode()
