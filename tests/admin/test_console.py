@@ -1,6 +1,6 @@
 """The migrations console: applied and pending per app, the plan with its SQL, feature states."""
 
-import time
+import threading
 
 import pytest
 from django.db import connection
@@ -138,11 +138,13 @@ def test_a_locked_django_migrations_is_reported_without_waiting(staff_client):
     # A migration altering django_migrations holds it exclusively until it commits.
     with connect(connection.settings_dict["NAME"]) as other:
         other.execute("LOCK TABLE django_migrations IN ACCESS EXCLUSIVE MODE")
-        started = time.monotonic()
+        # Released after a while in any case: a page that waited for the lock instead of giving
+        # up would then read the table and fail the assertions below rather than hang the suite.
+        release = threading.Timer(20, other.rollback)
+        release.start()
         response = console(staff_client)
-        elapsed = time.monotonic() - started
+        release.cancel()
         other.rollback()
-    assert elapsed < 5, f"the page waited {elapsed:.1f} s for the lock"
     content = response.content.decode()
     assert LOCKED in cell(content, "at-head")
     assert LOCKED in cell(content, "feature-status")
