@@ -16,14 +16,26 @@ def _fail(message, code):
     return code
 
 
+def _raised_while_connecting(exc):
+    """Whether ``exc`` came out of the backend's ``get_new_connection``: psycopg raises
+    ProgrammingError there for a bad connection option (``?connect_timeout=abc``)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "get_new_connection":
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def run(argv):
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
-    from django.db import OperationalError, connections
+    from django.db import Error, OperationalError, connections
 
     from ledgerflow.db import embedded
     from ledgerflow.db.urls import describe_target
+    from ledgerflow.health.masking import mask_secrets
 
     try:
         uses_embedded = settings.USES_EMBEDDED_DATABASE
@@ -39,11 +51,18 @@ def run(argv):
 
     try:
         execute_from_command_line(argv)
-    except OperationalError as exc:
+    except ImproperlyConfigured as exc:
+        # Found only when a command reads it (MIGRATION_DATABASE_URL): the message is written for
+        # operators and masks the URL; exit 1 as when that database cannot be reached.
+        return _fail(str(exc), EXIT_DATABASE)
+    except Error as exc:
         connection = connections["default"]
         if connection.connection is not None:
             raise  # connected fine: a failure inside the work, keep its traceback
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not isinstance(exc, OperationalError) and not _raised_while_connecting(exc):
+            raise  # e.g. a ProgrammingError after the connection was closed: not a connect error
+        text = str(exc).strip()
+        reason = mask_secrets(text.splitlines()[0]) if text else type(exc).__name__
         return _fail(
             f"cannot connect to {describe_target(connection.settings_dict)}: {reason}. "
             "Check that the server is running and reachable, and that DATABASE_URL has the "

@@ -5,6 +5,8 @@ variables always win over the file. With no ``DATABASE_URL`` outside production,
 its embedded PostgreSQL (``ledgerflow/db/embedded.py``).
 """
 
+import logging
+import math
 from pathlib import Path
 
 import environ
@@ -32,23 +34,56 @@ if _env_file.is_file():
 
 IS_PRODUCTION = LEDGERFLOW_ENV == "production"
 
+_TRUE = ("true", "on", "ok", "y", "yes", "1")  # what environ's env.bool reads as true
+_FALSE = ("false", "off", "n", "no", "0")
+
+
+def _from_env(name, default, kind):
+    """``name`` read as ``kind`` (``int`` or ``float``, 0 or more, or ``bool``); unset or empty
+    gives ``default``. environ would end a bad number in a bare ValueError traceback and read
+    any unknown word as false (``DATABASE_POOL=yes-please``), so a value that is not one raises
+    ImproperlyConfigured naming the variable, the value and what is expected."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    if kind is bool:
+        if raw.lower() in _TRUE + _FALSE:
+            return raw.lower() in _TRUE
+        expected = "true or false"
+    else:
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is not None and math.isfinite(value) and value >= 0:
+            return value
+        expected = "a whole number, 0 or more" if kind is int else "a number, 0 or more"
+    raise ImproperlyConfigured(f"{name} is {raw!r}; it must be {expected}.")
+
+
 if IS_PRODUCTION:
-    _missing = [
-        name
-        for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
-        if not env.str(name, default="")
-    ]
+    # A blank value (SECRET_KEY=" ", ALLOWED_HOSTS=",") is as missing as an unset one.
+    _given = {
+        "SECRET_KEY": env.str("SECRET_KEY", default="").strip(),
+        "ALLOWED_HOSTS": [host for host in env.list("ALLOWED_HOSTS", default=[]) if host.strip()],
+        "DATABASE_URL": env.str("DATABASE_URL", default="").strip(),
+    }
+    _missing = [name for name, value in _given.items() if not value]
     if _missing:
         raise ImproperlyConfigured(
             f"Production settings need {', '.join(_missing)} set in the environment "
             "(see config/production.env.example); refusing to start without them."
         )
 
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = _from_env("DEBUG", False, bool)
 SECRET_KEY = env.str("SECRET_KEY", default="" if IS_PRODUCTION else "insecure-development-key")
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["localhost", "127.0.0.1"]
-)
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in env.list(
+        "ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["localhost", "127.0.0.1"]
+    )
+    if host.strip()
+]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -104,12 +139,12 @@ USES_EMBEDDED_DATABASE = not DATABASE_URL
 DATABASES = {
     "default": database_config(
         DATABASE_URL or embedded.database_url(BASE_DIR),
-        conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=0),
-        pool=env.bool("DATABASE_POOL", default=False),
-        pool_min_size=env.int("DATABASE_POOL_MIN_SIZE", default=2),
-        pool_max_size=env.int("DATABASE_POOL_MAX_SIZE", default=10),
-        pool_timeout=env.float("DATABASE_POOL_TIMEOUT", default=10.0),
-        connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=10),
+        conn_max_age=_from_env("DATABASE_CONN_MAX_AGE", 0, int),
+        pool=_from_env("DATABASE_POOL", False, bool),
+        pool_min_size=_from_env("DATABASE_POOL_MIN_SIZE", 2, int),
+        pool_max_size=_from_env("DATABASE_POOL_MAX_SIZE", 10, int),
+        pool_timeout=_from_env("DATABASE_POOL_TIMEOUT", 10.0, float),
+        connect_timeout=_from_env("DATABASE_CONNECT_TIMEOUT", 10, int),
     )
 }
 
@@ -138,13 +173,13 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
 # Security ------------------------------------------------------------------------------------
 # Secure by default; development.env relaxes what plain-HTTP local work needs.
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = _from_env("SECURE_SSL_REDIRECT", True, bool)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = _from_env("SESSION_COOKIE_SECURE", True, bool)
+CSRF_COOKIE_SECURE = _from_env("CSRF_COOKIE_SECURE", True, bool)
+SECURE_HSTS_SECONDS = _from_env("SECURE_HSTS_SECONDS", 31536000, int)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _from_env("SECURE_HSTS_INCLUDE_SUBDOMAINS", True, bool)
+SECURE_HSTS_PRELOAD = _from_env("SECURE_HSTS_PRELOAD", True, bool)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -160,12 +195,17 @@ SILENCED_SYSTEM_CHECKS = [
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 HEALTH_ALLOWED_NETWORKS = env.list("HEALTH_ALLOWED_NETWORKS", default=[])
 parse_networks(HEALTH_ALLOWED_NETWORKS)  # a bad entry stops start-up, naming it
-HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=30.0)
+HEALTH_CACHE_SECONDS = _from_env("HEALTH_CACHE_SECONDS", 30.0, float)
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "text")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}; it must be json or text.")
-if HEALTH_CACHE_SECONDS < 0:
-    raise ImproperlyConfigured("HEALTH_CACHE_SECONDS must be 0 (no caching) or more seconds.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="").strip().upper() or "INFO"
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    # logging would refuse it only at django.setup(), in a traceback.
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL is {env.str('LOG_LEVEL')!r}; it must be DEBUG, INFO, WARNING, ERROR or "
+        "CRITICAL."
+    )
 # Error pages and reports show settings; Django's own filter would show DATABASE_URL whole.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "ledgerflow.health.reporting.ExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "ledgerflow.health.reporting.ExceptionReporter"
@@ -180,7 +220,7 @@ LOGGING = {
         "text": {"()": "ledgerflow.health.logs.TextFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # ledgerflow.health logs each failed check once, without the library's traceback.
@@ -193,12 +233,12 @@ LOGGING = {
 # not through a transaction-pooling PgBouncer: MIGRATION_DATABASE_URL names that direct route.
 MIGRATION_DATABASE_URL = env.str("MIGRATION_DATABASE_URL", default="")
 # Seconds a migrate run waits for another run's advisory lock before giving up.
-MIGRATION_LOCK_WAIT_TIMEOUT = env.float("MIGRATION_LOCK_WAIT_TIMEOUT", default=300.0)
+MIGRATION_LOCK_WAIT_TIMEOUT = _from_env("MIGRATION_LOCK_WAIT_TIMEOUT", 300.0, float)
 # Seconds one statement may wait for a table lock (PostgreSQL lock_timeout); 0 disables it.
-MIGRATION_LOCK_TIMEOUT = env.float("MIGRATION_LOCK_TIMEOUT", default=5.0)
+MIGRATION_LOCK_TIMEOUT = _from_env("MIGRATION_LOCK_TIMEOUT", 5.0, float)
 # Seconds one statement may run (PostgreSQL statement_timeout); 0 disables it.
-MIGRATION_STATEMENT_TIMEOUT = env.float("MIGRATION_STATEMENT_TIMEOUT", default=600.0)
+MIGRATION_STATEMENT_TIMEOUT = _from_env("MIGRATION_STATEMENT_TIMEOUT", 600.0, float)
 # Extra attempts for an atomic migration that hit lock_timeout; non-atomic ones are never retried.
-MIGRATION_RETRIES = env.int("MIGRATION_RETRIES", default=3)
+MIGRATION_RETRIES = _from_env("MIGRATION_RETRIES", 3, int)
 # First backoff between attempts in seconds; doubled each time, with jitter.
-MIGRATION_RETRY_BACKOFF = env.float("MIGRATION_RETRY_BACKOFF", default=2.0)
+MIGRATION_RETRY_BACKOFF = _from_env("MIGRATION_RETRY_BACKOFF", 2.0, float)

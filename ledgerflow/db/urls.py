@@ -1,24 +1,50 @@
 """Turning ``DATABASE_URL`` into Django's database settings, and describing it without secrets."""
 
-from urllib.parse import unquote, urlsplit
+import re
+from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _url_password(url):
+    """``(head, password, tail)`` of ``scheme://user:password@host…``, or ``None`` without a
+    password. Split by hand, not by ``urlsplit``: an unencoded ``/``, ``?`` or ``#`` in the
+    password makes ``urlsplit`` see no password (and a host or port made of it), and a raw
+    ``@`` is part of the password up to the last ``@``."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not (sep and at and colon):
+        return None
+    return f"{scheme}://{user}:", password, f"@{host}"
 
 
 def mask_url(url):
     """``url`` with its password replaced by ``***``; safe to print or log."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    userinfo = netloc[0].split(":", 1)[0]
-    return parts._replace(netloc=f"{userinfo}:***@{netloc[1]}").geturl()
+    parts = _url_password(url)
+    return url if parts is None else f"{parts[0]}***{parts[2]}"
+
+
+def _masked_reason(exc, url):
+    """The parser's message with anything of the URL's password in it masked: it can quote a
+    piece of the password as a "port" (``'hunter2'`` of ``hunter2/x``) or the whole URL."""
+    text = str(exc).replace(url, mask_url(url))
+    parts = _url_password(url)
+    if parts is None or not parts[1]:
+        return text
+    forms = (parts[1], unquote(parts[1]))
+    for form in forms:
+        text = text.replace(form, "***")
+
+    def masked(quoted):
+        inside = quoted[0][1:-1]
+        return "'***'" if inside and any(inside in form for form in forms) else quoted[0]
+
+    return _QUOTED.sub(masked, text)
 
 
 def describe_target(settings_dict):
@@ -39,25 +65,29 @@ def database_config(
     pool_max_size=10,
     pool_timeout=10.0,
     connect_timeout=10,
+    variable="DATABASE_URL",
 ):
     """Django's ``DATABASES["default"]`` for a PostgreSQL URL, with pooling or persistent
-    connections (never both). Raises ``ImproperlyConfigured`` with the URL masked."""
-    scheme = urlsplit(url).scheme if "://" in url else ""
-    if scheme not in POSTGRES_SCHEMES:
+    connections (never both). Raises ``ImproperlyConfigured`` naming ``variable``, with the URL
+    masked."""
+    # Not urlsplit: it raises ValueError on a stray "[" ("Invalid IPv6 URL").
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in POSTGRES_SCHEMES:
         raise ImproperlyConfigured(
-            f"DATABASE_URL {mask_url(url)!r} is not a PostgreSQL URL; expected "
+            f"{variable} {mask_url(url)!r} is not a PostgreSQL URL; expected "
             "postgres://USER:PASSWORD@HOST:PORT/DATABASE."
         )
     try:
         config = environ.Env.db_url_config(url)
     except (ValueError, KeyError) as exc:
         raise ImproperlyConfigured(
-            f"DATABASE_URL {mask_url(url)!r} cannot be parsed ({exc}); expected "
-            "postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+            f"{variable} {mask_url(url)!r} cannot be parsed ({_masked_reason(exc, url)}); "
+            "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE, with any '/', '?' or '#' "
+            "in the password percent-encoded as %2F, %3F or %23."
         ) from None
     if not config.get("NAME"):
         raise ImproperlyConfigured(
-            f"DATABASE_URL {mask_url(url)!r} names no database; add it after the host: "
+            f"{variable} {mask_url(url)!r} names no database; add it after the host: "
             "postgres://USER:PASSWORD@HOST:PORT/DATABASE."
         )
     if pool and conn_max_age:

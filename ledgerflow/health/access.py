@@ -40,6 +40,9 @@ def is_allowed(request):
             client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
         except ValueError:
             return False
+        if client.version == 6:
+            # A dual-stack socket shows an IPv4 client as ::ffff:a.b.c.d; match it as a.b.c.d.
+            client = client.ipv4_mapped or client
         return any(client in network for network in networks)
     return False
 

@@ -1,10 +1,15 @@
 """Removing database passwords from any text before it leaves the process."""
 
 import re
+from urllib.parse import quote
 
 MASK = "***"
-# scheme://user:password@host  ->  scheme://user:***@host
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]+@")
+# scheme://user:password@host  ->  scheme://user:***@host. The password runs to the last "@"
+# before the host part (a raw "@" is accepted in a password, and so are "/" and "?"): an "@" ends
+# it only when what follows, up to the path, a quote or whitespace, has no other "@".
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)\S*?@(?=[^@\s/?#'\"]*(?:[\s/?#'\"]|$))"
+)
 # libpq key/value strings and Python reprs: password=secret, 'PASSWORD': 'secret'
 _KEY_VALUE_PASSWORD = re.compile(
     r"""(?P<head>(?i:password)['"]?\s*[=:]\s*)(?P<value>'[^']*'|"[^"]*"|[^\s,;}&]+)"""
@@ -19,7 +24,10 @@ def configured_passwords():
         databases = settings.DATABASES
     except Exception:  # settings not configured: there is nothing more to mask
         return []
-    return [db["PASSWORD"] for db in databases.values() if db.get("PASSWORD")]
+    passwords = {db["PASSWORD"] for db in databases.values() if db.get("PASSWORD")}
+    # Also as they appear percent-encoded in a URL; the longest first, so none is cut short.
+    encoded = {quote(password, safe=safe) for password in passwords for safe in ("", "/")}
+    return sorted(passwords | encoded, key=len, reverse=True)
 
 
 def mask_secrets(text):
@@ -27,10 +35,12 @@ def mask_secrets(text):
     passwords replaced by ``***``."""
     if not text:
         return text
-    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
-    text = _KEY_VALUE_PASSWORD.sub(lambda m: f"{m['head']}{_quoted_mask(m['value'])}", text)
+    # The known passwords first: a regex could cut one short (at a quote or a space in it) and
+    # leave the rest of it unmasked.
     for password in configured_passwords():
         text = text.replace(password, MASK)
+    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
+    text = _KEY_VALUE_PASSWORD.sub(lambda m: f"{m['head']}{_quoted_mask(m['value'])}", text)
     return text
 
 

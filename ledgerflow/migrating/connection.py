@@ -18,7 +18,9 @@ def use_direct_connection(alias="default"):
     connection = connections[alias]
     connection.close()
     direct = database_config(
-        url, connect_timeout=settings.DATABASES[alias]["OPTIONS"].get("connect_timeout", 10)
+        url,
+        connect_timeout=settings.DATABASES[alias]["OPTIONS"].get("connect_timeout", 10),
+        variable="MIGRATION_DATABASE_URL",
     )
     connection.settings_dict = {**connection.settings_dict, **direct}
     return True

@@ -202,6 +202,11 @@ def test_a_pool_serves_real_connections(live_database_url):
         ("mysql://root:" + SECRET + "@localhost/ledgerflow", "is not a PostgreSQL URL"),
         ("not a url", "is not a PostgreSQL URL"),
         ("postgres://ledger:" + SECRET + "@localhost:5432", "names no database"),
+        # An unencoded "/" or "?" hides the password from urlsplit, which reads part of it as
+        # the port; a stray "[" made urlsplit raise outside any handler.
+        ("postgres://ledger:" + SECRET + "/x@db.internal:5432/ledgerflow", "cannot be parsed"),
+        ("postgres://ledger:" + SECRET + "?x@db.internal:5432/ledgerflow", "cannot be parsed"),
+        ("postgres://ledger:" + SECRET + "@[::1/ledgerflow", "cannot be parsed"),
     ],
 )
 def test_an_invalid_database_url_is_refused_without_the_password(url, message):
@@ -224,6 +229,73 @@ def test_an_unreachable_server_gives_one_paragraph_naming_host_and_database():
     )
     assert len(result.stderr.strip().splitlines()) == 1
     assert SECRET not in result.stderr + result.stdout
+
+
+def test_a_bad_connection_option_gives_the_one_paragraph_error():
+    url = f"postgres://ledger:{SECRET}@127.0.0.1:1/payments?connect_timeout=abc"
+
+    result = run_manage("migrate", LEDGERFLOW_ENV="test", DATABASE_URL=url)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        'error: cannot connect to database "payments" on 127.0.0.1:1 as user "ledger": '
+        "bad value for connect_timeout: 'abc'."
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert SECRET not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "notaurl",
+        "mysql://root:" + SECRET + "@localhost/ledgerflow",
+        "postgres://ledger:" + SECRET + "/x@localhost:5432/ledgerflow",
+    ],
+)
+def test_an_invalid_migration_database_url_is_named_in_one_paragraph(url, live_database_url):
+    result = run_manage(
+        "migrate",
+        LEDGERFLOW_ENV="test",
+        DATABASE_URL=live_database_url,
+        MIGRATION_DATABASE_URL=url,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: MIGRATION_DATABASE_URL '")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert SECRET not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DATABASE_CONN_MAX_AGE", "abc", "a whole number, 0 or more"),
+        ("HEALTH_CACHE_SECONDS", "x", "a number, 0 or more"),
+        ("LOG_LEVEL", "LOUD", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+        ("MIGRATION_LOCK_TIMEOUT", "abc", "a number, 0 or more"),
+        ("MIGRATION_LOCK_TIMEOUT", "-1", "a number, 0 or more"),
+        ("MIGRATION_LOCK_WAIT_TIMEOUT", "x", "a number, 0 or more"),
+        ("MIGRATION_STATEMENT_TIMEOUT", "-5", "a number, 0 or more"),
+        ("MIGRATION_RETRIES", "-1", "a whole number, 0 or more"),
+        ("DATABASE_POOL", "yes-please", "true or false"),
+    ],
+)
+def test_a_malformed_value_is_refused_naming_variable_value_and_expectation(
+    variable, value, expected
+):
+    result = run_manage("check", LEDGERFLOW_ENV="test", DATABASE_URL=URL, **{variable: value})
+
+    assert result.returncode == 2
+    assert result.stderr == f"error: {variable} is {value!r}; it must be {expected}.\n"
+
+
+@pytest.mark.parametrize(("variable", "blank"), [("SECRET_KEY", " "), ("ALLOWED_HOSTS", ",")])
+def test_production_counts_a_blank_required_variable_as_missing(variable, blank):
+    result = run_manage("check", **{**PRODUCTION, variable: blank})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: Production settings need {variable} set")
 
 
 def test_a_missing_database_is_named(live_database_url):

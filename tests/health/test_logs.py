@@ -11,6 +11,7 @@ from ledgerflow.health.masking import mask_secrets
 from tests.support.databases import manage
 
 SECRET = "Sup3r-s3cret"
+CONFIGURED = "C0nfigured-pw"
 
 
 def emit(formatter, logger_name, message, *args, exc_info=None, **extra):
@@ -91,6 +92,13 @@ def test_text_lines_are_masked_too():
         ("user=u password='a b' host=h", "user=u password='***' host=h"),
         ('{"password": "x"}', '{"password": "***"}'),
         ("PGPASSWORD=abc", "PGPASSWORD=***"),
+        # A raw "@", "/" or "?" in the password: masked up to the "@" before the host.
+        ("postgres://u:Pa@ss@h:5432/d", "postgres://u:***@h:5432/d"),
+        ("'postgres://u:hunter2/x@h/d'", "'postgres://u:***@h/d'"),
+        (
+            "postgres://u:a?b@h/d, see admin@example.com",
+            "postgres://u:***@h/d, see admin@example.com",
+        ),
         ("no secrets here", "no secrets here"),
     ],
 )
@@ -107,7 +115,7 @@ def test_mask_secrets(text, masked):
             "10.0.0.0/8,intranet",
             "HEALTH_ALLOWED_NETWORKS has 'intranet'",
         ),
-        ("HEALTH_CACHE_SECONDS", "-1", "HEALTH_CACHE_SECONDS must be 0"),
+        ("HEALTH_CACHE_SECONDS", "-1", "HEALTH_CACHE_SECONDS is '-1'; it must be a number, 0"),
     ],
 )
 def test_bad_health_settings_stop_start_up_with_a_clear_error(variable, value, message):
@@ -128,6 +136,32 @@ def test_diffsettings_masks_the_database_password():
     assert "'PASSWORD': '***'" in result.stdout
 
 
+def test_diffsettings_masks_a_password_with_a_raw_at_sign_whole():
+    url = "postgres://ledgerflow:Pa@ss@127.0.0.1:5432/ledgerflow"
+
+    result = manage("diffsettings", "--all", database_url_value=url)
+
+    assert "Pa@ss" not in result.stdout
+    assert "ss@127" not in result.stdout
+    assert "DATABASE_URL = 'postgres://ledgerflow:***@127.0.0.1:5432/ledgerflow'" in result.stdout
+
+
+def test_configured_passwords_are_masked_whole_in_plain_and_encoded_forms(monkeypatch):
+    from django.conf import settings
+
+    password = "it's p@ss w/rd"
+    monkeypatch.setitem(settings.DATABASES["default"], "PASSWORD", password)
+    text = (
+        f"password='{password}' "
+        "url postgres://u:it%27s%20p%40ss%20w%2Frd@h/d "
+        f"conninfo password={password} host=h"
+    )
+
+    masked = mask_secrets(text)
+
+    assert masked == "password='***' url postgres://u:***@h/d conninfo password=*** host=h"
+
+
 def test_error_reports_mask_passwords_in_settings_and_local_variables(settings):
     from django.views.debug import get_exception_reporter_class, get_exception_reporter_filter
 
@@ -145,3 +179,32 @@ def test_error_reports_mask_passwords_in_settings_and_local_variables(settings):
     assert frame_variables["database_url"] == "'postgres://ledgerflow:***@db:5432/ledgerflow'"
     safe = get_exception_reporter_filter(None).get_safe_settings()
     assert safe["DATABASE_URL"] == "postgres://ledgerflow:***@db:5432/ledgerflow"
+
+
+def test_a_debug_error_page_masks_passwords_in_dicts_lists_and_exceptions(
+    rf, settings, monkeypatch
+):
+    from django.views.debug import technical_500_response
+
+    from ledgerflow.health import masking
+
+    settings.DEBUG = True
+    monkeypatch.setattr(masking, "configured_passwords", lambda: [CONFIGURED])
+
+    def connect():
+        # What psycopg's connect frame holds: a dict of connection parameters, and more.
+        conn_params = {"host": "db", "password": SECRET, "dbname": "ledgerflow"}
+        urls = [f"postgres://ledgerflow:{SECRET}@db:5432/ledgerflow"]
+        error = RuntimeError(f"authentication failed with {CONFIGURED}")
+        raise RuntimeError(f"cannot connect to {conn_params['host']}", len(urls)) from error
+
+    try:
+        connect()
+    except RuntimeError:
+        response = technical_500_response(rf.get("/"), *sys.exc_info())
+
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "conn_params" in page
+    assert SECRET not in page
+    assert CONFIGURED not in page

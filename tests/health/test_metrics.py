@@ -138,6 +138,31 @@ def test_an_allowed_network_opens_metrics_without_a_token(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.2.0.1").status_code == 403
 
 
+def test_an_ipv4_client_seen_through_a_dual_stack_socket_matches_ipv4_entries(client, settings):
+    settings.IS_PRODUCTION = True
+    settings.HEALTH_TOKEN = ""
+    settings.HEALTH_ALLOWED_NETWORKS = ["127.0.0.1", "10.1.0.0/16"]
+
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:127.0.0.1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:10.1.2.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:10.2.0.1").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 403
+
+
+def test_drift_that_cannot_be_checked_leaves_the_drift_gauge_out(client, migration_rows):
+    # An unknown migration: no expected schema to compare with, only a migration_state entry.
+    migration_rows(
+        "INSERT INTO django_migrations (app, name, applied) VALUES ('indexer', '0042_x', now())"
+    )
+    assert [d.kind for d in detect_drift(connection)] == ["migration_state"]
+
+    metrics = scrape(client)
+
+    assert ("ledgerflow_schema_drift_objects", ()) not in metrics
+    assert metrics[("ledgerflow_schema_at_head", ())] == 0
+    assert metrics[("ledgerflow_schema_checksum_mismatches", ())] == 0
+
+
 def test_a_reading_that_raises_keeps_the_database_up_and_the_schema_not_at_head(
     client, monkeypatch
 ):
