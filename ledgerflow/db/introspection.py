@@ -5,6 +5,10 @@ names every difference as a structured ``Difference`` (kind, object name, readab
 and, where one exists, SQL that repairs it without dropping or rewriting anything);
 ``diff_snapshots`` lists them as plain path-by-path lines. Used by the parity tests, drift detection
 (``ledgerflow.schema.drift``) and the sqlx takeover (``ledgerflow.schema.takeover``).
+
+Only the five LedgerFlow tables are read (their columns, constraints, indexes, triggers, rules,
+policies and table properties), with the ``order_status`` enum, the functions named
+``update_updated_at_column`` and the tables' sequences; other objects in the database are not.
 """
 
 import dataclasses
@@ -13,11 +17,31 @@ LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_eve
 LEDGERFLOW_ENUMS = ("order_status",)
 LEDGERFLOW_FUNCTIONS = ("update_updated_at_column",)
 
+# Table-wide properties that change how the services' SQL behaves: UNLOGGED tables lose their
+# rows on a crash; row level security filters or refuses rows; a parent's queries also read
+# (and its UPDATE/DELETE also change) the rows of tables that inherit from it.
+_TABLES = """
+SELECT c.relname, c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
+       ARRAY(SELECT i.inhparent::regclass::text FROM pg_inherits i
+             WHERE i.inhrelid = c.oid ORDER BY i.inhseqno),
+       ARRAY(SELECT i.inhrelid::regclass::text FROM pg_inherits i
+             WHERE i.inhparent = c.oid ORDER BY 1)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s)
+ORDER BY c.relname
+"""
+
+# format_type() drops a column's collation, yet a collation changes comparisons, ordering and
+# (when nondeterministic) which values a unique key treats as equal. It is read only when it is
+# not the type's own default, so ordinary columns carry no collation entry at all.
 _COLUMNS = """
 SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
+       CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s)
@@ -56,13 +80,34 @@ ORDER BY t.typname
 
 _FUNCTIONS = """
 SELECT p.proname, pg_get_function_identity_arguments(p.oid), format_type(p.prorettype, NULL),
-       l.lanname, p.prosrc
+       l.lanname, p.prosrc, p.prosecdef, p.provolatile, p.proisstrict, p.proconfig
 FROM pg_proc p
 JOIN pg_language l ON l.oid = p.prolang
 JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = current_schema() AND p.proname = ANY(%(functions)s)
-ORDER BY p.proname
+ORDER BY p.proname, 2
 """
+
+# A rule rewrites the services' statements (DO INSTEAD NOTHING silently drops them). Views' own
+# _RETURN rules are how views work, not a rule anyone added.
+_RULES = """
+SELECT c.relname, r.rulename, pg_get_ruledef(r.oid), r.ev_enabled
+FROM pg_rewrite r
+JOIN pg_class c ON c.oid = r.ev_class
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s) AND r.rulename <> '_RETURN'
+ORDER BY c.relname, r.rulename
+"""
+
+_POLICIES = """
+SELECT tablename, policyname, permissive, roles, cmd, qual, with_check
+FROM pg_policies
+WHERE schemaname = current_schema() AND tablename = ANY(%(tables)s)
+ORDER BY tablename, policyname
+"""
+
+PERSISTENCE = {"p": "LOGGED", "u": "UNLOGGED", "t": "TEMPORARY"}
+VOLATILITY = {"v": "VOLATILE", "s": "STABLE", "i": "IMMUTABLE"}
 
 _TRIGGERS = """
 SELECT c.relname, tg.tgname, pg_get_triggerdef(tg.oid), tg.tgenabled
@@ -108,18 +153,29 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
         return cursor.fetchall()
 
     snapshot = {"tables": {}, "enums": {}, "functions": {}, "sequences": {}}
-    for table, _num, name, type_, notnull, default, identity, generated in rows(_COLUMNS):
-        columns = snapshot["tables"].setdefault(table, _empty_table())["columns"]
-        columns.append(
-            {
-                "name": name,
-                "type": type_,
-                "not_null": notnull,
-                "default": default,
-                "identity": identity or None,
-                "generated": generated or None,
-            }
-        )
+    for table, persistence, row_security, forced, parents, children in rows(_TABLES):
+        snapshot["tables"][table] = {
+            **_empty_table(),
+            "persistence": PERSISTENCE.get(persistence, persistence),
+            "row_security": "enabled" if row_security else "disabled",
+            "force_row_security": "forced" if forced else "not forced",
+            "inherits": list(parents),
+            "inherited_by": list(children),
+        }
+    for table, _num, name, type_, notnull, default, identity, generated, collation in rows(
+        _COLUMNS
+    ):
+        column = {
+            "name": name,
+            "type": type_,
+            "not_null": notnull,
+            "default": default,
+            "identity": identity or None,
+            "generated": generated or None,
+        }
+        if collation:
+            column["collation"] = collation
+        snapshot["tables"].setdefault(table, _empty_table())["columns"].append(column)
     for table, name, kind, definition in rows(_CONSTRAINTS):
         snapshot["tables"].setdefault(table, _empty_table())["constraints"][name] = {
             "type": kind,
@@ -135,14 +191,34 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
             "definition": definition,
             "enabled": enabled,
         }
+    for table, name, definition, enabled in rows(_RULES):
+        snapshot["tables"].setdefault(table, _empty_table())["rules"][name] = {
+            "definition": definition,
+            "enabled": enabled,
+        }
+    for table, name, permissive, roles, command, using, with_check in rows(_POLICIES):
+        snapshot["tables"].setdefault(table, _empty_table())["policies"][name] = {
+            "permissive": permissive,
+            "roles": list(roles),
+            "command": command,
+            "using": using,
+            "with_check": with_check,
+        }
     for name, labels in rows(_ENUMS):
         snapshot["enums"][name] = list(labels)
-    for name, arguments, returns, language, body in rows(_FUNCTIONS):
-        snapshot["functions"][name] = {
+    for name, arguments, returns, language, body, definer, volatile, strict, settings in rows(
+        _FUNCTIONS
+    ):
+        # Keyed by name and argument types: an overload is another function, not this one.
+        snapshot["functions"][f"{name}({arguments})"] = {
             "arguments": arguments,
             "returns": returns,
             "language": language,
             "body": _normalise_body(body),
+            "security": "SECURITY DEFINER" if definer else "SECURITY INVOKER",
+            "volatility": VOLATILITY.get(volatile, volatile),
+            "null_input": "STRICT" if strict else "CALLED ON NULL INPUT",
+            "settings": list(settings or []),
         }
     for name, type_, owner_table, owner_column, *settings in rows(_SEQUENCES):
         start, increment, minimum, maximum, cache, cycle = settings
@@ -161,7 +237,14 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
 
 
 def _empty_table():
-    return {"columns": [], "constraints": {}, "indexes": {}, "triggers": {}}
+    return {
+        "columns": [],
+        "constraints": {},
+        "indexes": {},
+        "triggers": {},
+        "rules": {},
+        "policies": {},
+    }
 
 
 TRIGGER_STATES = {
@@ -176,8 +259,9 @@ TRIGGER_STATES = {
 class Difference:
     """One way a database differs from what was expected.
 
-    ``kind`` is the object kind (table, column, constraint, index, trigger, enum, function,
-    sequence, migration_state), ``name`` the object (``table.column`` for columns), ``description``
+    ``kind`` is the object kind (table, column, constraint, index, trigger, rule, policy, enum,
+    function, sequence, migration_state), ``name`` the object (``table.column`` for columns,
+    ``table.name`` for rules and policies, ``name(argument types)`` for functions), ``description``
     one readable sentence. ``fix_sql`` is set only where a repair exists that neither drops nor
     rewrites anything (a missing index or trigger, a disabled trigger, a missing default); it is
     advice, never run unless an operator asks for it.
@@ -236,17 +320,48 @@ def compare_snapshots(expected, actual):
     return differences
 
 
-def _describe_fields(kind, name, expected, actual):
+# Table and function properties: how a change reads. Other fields say "<field> differs: ...".
+TABLE_PROPERTIES = ("persistence", "row_security", "force_row_security", "inherits", "inherited_by")
+_PHRASES = {
+    "persistence": "table is {actual}, expected {expected}",
+    "row_security": "row level security is {actual}, expected {expected}",
+    "force_row_security": "row level security on the table owner is {actual}, expected {expected}",
+    "inherits": "inherits from {actual}, expected {expected}",
+    "inherited_by": "inherited by {actual}, expected {expected}",
+    "collation": "collation is {actual}, expected {expected}",
+    "security": "function is {actual}, expected {expected}",
+    "volatility": "function is {actual}, expected {expected}",
+    "null_input": "function is {actual}, expected {expected}",
+    "settings": "function settings are {actual}, expected {expected}",
+}
+
+
+def _phrase(value):
+    """A stored value as it reads in a sentence (lists of names, an absent collation)."""
+    if value is None:
+        return "the default"
+    if isinstance(value, list):
+        return ", ".join(value) or "none"
+    return value
+
+
+def _describe(field, expected, actual):
+    if field in _PHRASES:
+        return _PHRASES[field].format(expected=_phrase(expected), actual=_phrase(actual))
+    return f"{field.replace('_', ' ')} differs: expected {expected!r}, found {actual!r}"
+
+
+def _describe_fields(kind, name, expected, actual, fields=None):
     """One difference per changed attribute of an object held as a flat dict."""
     return [
         Difference(
             kind,
             name,
-            f"{field} differs: expected {expected.get(field)!r}, found {actual.get(field)!r}",
+            _describe(field, expected.get(field), actual.get(field)),
             expected=expected.get(field),
             actual=actual.get(field),
         )
-        for field in sorted(expected.keys() | actual.keys())
+        for field in (fields or sorted(expected.keys() | actual.keys()))
         if expected.get(field) != actual.get(field)
     ]
 
@@ -267,7 +382,7 @@ def _compare_named(kind, expected, actual, compare_one, missing_fix=None):
 
 
 def _compare_table(table, expected, actual):
-    differences = []
+    differences = _describe_fields("table", table, expected, actual, TABLE_PROPERTIES)
     expected_columns = {column["name"]: column for column in expected["columns"]}
     actual_columns = {column["name"]: column for column in actual["columns"]}
     for name in [*expected_columns, *(c for c in actual_columns if c not in expected_columns)]:
@@ -326,13 +441,23 @@ def _compare_table(table, expected, actual):
             ),
         )
     )
+    # Rule and policy names are only unique per table: name them with it.
+    for kind, key in (("rule", "rules"), ("policy", "policies")):
+        differences.extend(
+            _compare_named(
+                kind,
+                {f"{table}.{name}": item for name, item in expected.get(key, {}).items()},
+                {f"{table}.{name}": item for name, item in actual.get(key, {}).items()},
+                _describe_fields,
+            )
+        )
     return differences
 
 
 def _compare_column(table, name, expected, actual):
     differences = []
     qualified = f"{table}.{name}"
-    for field in ("type", "not_null", "default", "identity", "generated"):
+    for field in ("type", "collation", "not_null", "default", "identity", "generated"):
         left, right = expected.get(field), actual.get(field)
         if left == right:
             continue
@@ -347,7 +472,7 @@ def _compare_column(table, name, expected, actual):
             Difference(
                 "column",
                 qualified,
-                f"{field.replace('_', ' ')} differs: expected {left!r}, found {right!r}",
+                _describe(field, left, right),
                 expected=left,
                 actual=right,
                 fix_sql=fix,

@@ -232,9 +232,10 @@ def render_markdown(snapshot, state):
         out.append("Labels, in order: " + ", ".join(f"`{label}`" for label in labels) + ".")
         out.append("")
     out.extend(["## Functions", ""])
-    for name, function in snapshot["functions"].items():
+    for signature, function in snapshot["functions"].items():
+        name = signature.partition("(")[0]
         out.append(
-            f"`{name}({function['arguments']})` returns `{function['returns']}`, language "
+            f"`{signature}` returns `{function['returns']}`, language "
             f"`{function['language']}`. {descriptions.FUNCTIONS.get(name, '')}"
         )
         out.append("")

@@ -1,10 +1,11 @@
 """Taking over a database that sqlx built: prove its schema is this project's, then record it.
 
 Unlike ``migrate --fake-initial`` (which checks table and column *names* only), the takeover
-compares the whole live schema - types, nullability, defaults, constraints, indexes, enum labels
-in order, the trigger function and the triggers - with the stored baseline (what this project's
-initial migrations build), and records anything only when they match. It never drops, rewrites
-or deletes anything and leaves ``_sqlx_migrations`` untouched. All recording happens in one
+compares the whole live schema - types, collations, nullability, defaults, constraints, indexes,
+table persistence, row level security, policies, rules, inheritance, enum labels in order, the
+trigger function and its attributes, and the triggers - with the stored baseline (what this
+project's initial migrations build), and records anything only when they match. It never drops,
+rewrites or deletes anything and leaves ``_sqlx_migrations`` untouched. All recording happens in one
 transaction: the initial migrations as applied, the bookkeeping migrations the takeover record
 needs, and the record itself.
 """

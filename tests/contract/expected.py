@@ -184,16 +184,28 @@ def expected_snapshot():
                 if table in TRIGGER_TABLES
                 else {}
             ),
+            "rules": {},
+            "policies": {},
+            # Plain logged tables, no row level security, no inheritance.
+            "persistence": "LOGGED",
+            "row_security": "disabled",
+            "force_row_security": "not forced",
+            "inherits": [],
+            "inherited_by": [],
         }
     return {
         "tables": tables,
         "enums": copy.deepcopy(ENUM_LABELS),
         "functions": {
-            "update_updated_at_column": {
+            "update_updated_at_column()": {
                 "arguments": "",
                 "returns": "trigger",
                 "language": "plpgsql",
                 "body": "BEGIN NEW.updated_at = NOW(); RETURN NEW; END;",
+                "security": "SECURITY INVOKER",
+                "volatility": "VOLATILE",
+                "null_input": "CALLED ON NULL INPUT",
+                "settings": [],
             }
         },
         "sequences": {

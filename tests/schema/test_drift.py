@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from ledgerflow.schema.drift import detect_drift
+from tests.schema.behaviour_edits import BEHAVIOUR_EDITS
 from tests.schema.legacy import build_legacy_database, execute
 from tests.support.databases import connect, database_url, manage, scratch_database
 
@@ -66,7 +67,7 @@ def test_freshly_migrated_database_has_no_drift(db):
             "CREATE OR REPLACE FUNCTION update_updated_at_column() RETURNS trigger AS $$ "
             "BEGIN RETURN NEW; END; $$ LANGUAGE plpgsql",
             "function",
-            "update_updated_at_column",
+            "update_updated_at_column()",
             "body differs: expected 'BEGIN NEW.updated_at = NOW(); RETURN NEW; END;', "
             "found 'BEGIN RETURN NEW; END;'",
         ),
@@ -91,6 +92,17 @@ def test_hand_edit_is_named(db, edit, kind, name, description):
     differences = detect_drift(connection)
 
     assert [(d.kind, d.name, d.description) for d in differences] == [(kind, name, description)]
+
+
+@pytest.mark.parametrize(("edit", "kind", "name", "description"), BEHAVIOUR_EDITS)
+def test_behaviour_changing_edit_is_named(db, edit, kind, name, description):
+    with connection.cursor() as cursor:
+        cursor.execute(edit)  # inside the test's transaction: rolled back afterwards
+
+    differences = detect_drift(connection)
+
+    assert [(d.kind, d.name, d.description) for d in differences] == [(kind, name, description)]
+    assert differences[0].fix_sql is None  # none of these has a repair that is safe to run
 
 
 def test_differences_are_json_serialisable(db):

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tests.schema.behaviour_edits import BEHAVIOUR_EDITS
 from tests.schema.legacy import (
     SQLX_VERSION,
     build_legacy_database,
@@ -135,6 +136,25 @@ def test_drifted_database_is_refused_with_the_object_named_and_nothing_recorded(
     assert result.returncode == 1
     assert named in result.stderr
     assert "nothing was changed" in result.stderr
+    assert recorded(legacy_db) == []
+    assert not has_table(legacy_db, "ledgerflow_schema_takeover")
+    assert contents(legacy_db) == before
+
+
+@pytest.mark.parametrize(("edit", "kind", "name", "description"), BEHAVIOUR_EDITS)
+def test_behaviour_changing_edit_is_refused_by_dry_run_and_takeover(
+    legacy_db, edit, kind, name, description
+):
+    execute(legacy_db, edit)
+    before = contents(legacy_db)
+
+    dry_run = adopt(legacy_db, "--dry-run")
+    result = adopt(legacy_db, "--apply-safe-fixes")  # there is no safe fix: nothing is applied
+
+    named = f"{kind} {name}: {description}"
+    assert (dry_run.returncode, result.returncode) == (1, 1)
+    assert named in dry_run.stderr
+    assert named in result.stderr
     assert recorded(legacy_db) == []
     assert not has_table(legacy_db, "ledgerflow_schema_takeover")
     assert contents(legacy_db) == before
