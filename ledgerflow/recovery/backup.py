@@ -21,11 +21,13 @@ from ledgerflow.db.urls import describe_target
 from ledgerflow.recovery import RecoveryError, pgtools
 from ledgerflow.recovery.state import (
     applied_migrations,
+    partitioned_tables,
     quote_ident,
     row_counts,
     server_version_num,
     table_exists,
     user_tables,
+    with_partitions,
 )
 
 MANIFEST_FORMAT = "ledgerflow-backup/1"
@@ -62,22 +64,38 @@ def _label(text):
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:40] or "backup"
 
 
+def _listed(name):
+    """``schema.table`` as ``pg_restore --list`` prints it: unquoted, separated by a space, line
+    breaks turned into spaces."""
+    schema, table = _qualified(name).split(".", 1)
+    return re.sub(r"[\r\n]", " ", f"{schema} {table}")
+
+
 def _archived_tables(archive_path, settings_dict):
-    """``schema.table`` of every TABLE DATA entry in the archive's table of contents."""
+    """``schema table`` (as ``_listed``) of every TABLE DATA entry in the archive's table of
+    contents."""
     listing = pgtools.run_client("pg_restore", ["--list", str(archive_path)], settings_dict)
     tables = set()
     for line in listing.stdout.splitlines():
-        # e.g. "3390; 0 16421 TABLE DATA public orders postgres"
-        match = re.search(r"\bTABLE DATA (\S+) (\S+) ", line + " ")
-        if match and not line.lstrip().startswith(";"):
-            tables.add(f"{match.group(1)}.{match.group(2)}")
+        # e.g. "3390; 0 16421 TABLE DATA public my table postgres": names are printed unquoted
+        # and may hold spaces, so only the last word (the owner) is known to end them.
+        match = re.match(r"\d+; \d+ \d+ TABLE DATA (.+) \S+$", line)
+        if match:
+            tables.add(match.group(1))
     return tables
 
 
+def data_tables(manifest):
+    """The manifest's tables an archive must hold data for: all but the partitioned ones."""
+    partitioned = set(manifest.get("partitioned_tables", ()))
+    return [name for name in manifest["tables"] if name not in partitioned]
+
+
 def verify_archive_readable(archive_path, settings_dict, expected_tables):
-    """Read the whole archive back (every data block) and check it holds ``expected_tables``."""
+    """Read the whole archive back (every data block) and check it holds the data of
+    ``expected_tables`` (ordinary tables: a partitioned table's rows are in its partitions)."""
     archived = _archived_tables(archive_path, settings_dict)
-    missing = sorted(set(expected_tables) - archived)
+    missing = sorted(name for name in expected_tables if _listed(name) not in archived)
     if missing:
         raise RecoveryError(
             f"archive {archive_path} lacks the data of {', '.join(missing)}; it is not a usable "
@@ -134,9 +152,11 @@ def take_backup(
                     f"no such table in {target}: {', '.join(unknown)}. Tables there: "
                     f"{', '.join(user_tables(cursor)) or 'none'}. Nothing was written."
                 )
+            wanted = with_partitions(cursor, wanted)
         else:
             scope = "database"
             wanted = user_tables(cursor)
+        partitioned = [name for name in partitioned_tables(cursor) if name in wanted]
         counts = row_counts(cursor, wanted)
         migrations = applied_migrations(cursor)
         cursor.execute("SELECT current_setting('server_version')")
@@ -160,7 +180,9 @@ def take_backup(
             raise
     # The snapshot may end now: the archive is complete on disk.
     try:
-        verify_archive_readable(partial_path, settings_dict, wanted)
+        verify_archive_readable(
+            partial_path, settings_dict, [name for name in wanted if name not in partitioned]
+        )
         checksum = sha256_of(partial_path)
         size = partial_path.stat().st_size
         partial_path.rename(archive_path)
@@ -180,6 +202,7 @@ def take_backup(
         "pg_dump_version": dump_version,
         "scope": scope,
         "tables": counts,
+        "partitioned_tables": partitioned,
         "migration_state": [list(key) for key in migrations],
     }
     manifest_path = manifest_path_for(archive_path)
@@ -189,11 +212,33 @@ def take_backup(
     return Backup(archive_path=archive_path, manifest_path=manifest_path, manifest=manifest)
 
 
+def _shape_problem(manifest):
+    """What is wrong with the fields a restore relies on, or None: checked before anything runs,
+    so a damaged manifest is refused up front rather than failing half-way."""
+
+    def is_name_list(value):
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+    tables = manifest.get("tables")
+    if manifest.get("scope") not in ("database", "tables"):
+        return "'scope' is not 'database' or 'tables'"
+    if not isinstance(tables, dict) or not all(
+        isinstance(name, str) and type(rows) is int and rows >= 0 for name, rows in tables.items()
+    ):
+        return "'tables' is not an object of table names and row counts"
+    state = manifest.get("migration_state")
+    if not isinstance(state, list) or not all(is_name_list(key) and len(key) == 2 for key in state):
+        return "'migration_state' is not a list of [app, migration] pairs"
+    if not is_name_list(manifest.get("partitioned_tables", [])):
+        return "'partitioned_tables' is not a list of table names"
+    return None
+
+
 def read_verified_manifest(archive_path):
     """The manifest of ``archive_path`` once the archive's checksum matches it.
 
-    Raises ``RecoveryError`` for a missing archive or manifest, an unreadable manifest, or a
-    checksum mismatch (a corrupted or altered archive).
+    Raises ``RecoveryError`` for a missing archive or manifest, an unreadable or malformed
+    manifest, or a checksum mismatch (a corrupted or altered archive).
     """
     archive_path = Path(archive_path)
     if not archive_path.is_file():
@@ -214,6 +259,12 @@ def read_verified_manifest(archive_path):
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise RecoveryError(
             f"manifest {manifest_path} is not a {MANIFEST_FORMAT} manifest. Nothing was restored."
+        )
+    problem = _shape_problem(manifest)
+    if problem:
+        raise RecoveryError(
+            f"manifest {manifest_path} is damaged: {problem}. Nothing was restored; use another "
+            "backup."
         )
     actual = sha256_of(archive_path)
     if actual != manifest.get("sha256"):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ledgerflow.db.urls import describe_target
 from ledgerflow.recovery import RecoveryError, pgtools
 from ledgerflow.recovery.backup import (
+    data_tables,
     read_verified_manifest,
     take_backup,
     verify_archive_readable,
@@ -56,9 +57,11 @@ def restore_archive(archive_path, settings_dict, *, confirm=None):
         current_state = applied_migrations(cursor)
     major, restore_version = pgtools.client_version("pg_restore")
     pgtools.check_versions_match("pg_restore", major, restore_version, version_num, target)
-    verify_archive_readable(archive_path, settings_dict, manifest["tables"])
+    verify_archive_readable(archive_path, settings_dict, data_tables(manifest))
 
     not_empty = bool(existing_tables or existing_types)
+    if not_empty and manifest["scope"] == "database":
+        _refuse_leftovers(archive_path, manifest, target, existing_tables, current_state)
     if not_empty and confirm != settings_dict["NAME"]:
         shown = ", ".join((existing_tables + existing_types)[:8])
         more = len(existing_tables) + len(existing_types) - 8
@@ -101,6 +104,33 @@ def restore_archive(archive_path, settings_dict, *, confirm=None):
         row_counts=counts,
         migration_state=state,
         previous_backup=previous_backup,
+    )
+
+
+def _refuse_leftovers(archive_path, manifest, target, existing_tables, current_state):
+    """Refuse a whole-database restore that would leave objects the archive does not know.
+
+    ``--clean`` drops only the archive's own objects: tables (and types, functions) built by
+    migrations the archive's state lacks, or by hand, would stay behind while the restored
+    ``django_migrations`` says they were never built, so ``migrate`` could not run again.
+    """
+    archived_state = set(_migration_state(manifest))
+    extra_tables = [name for name in existing_tables if name not in manifest["tables"]]
+    extra_migrations = [
+        f"{app}.{name}" for app, name in current_state if (app, name) not in archived_state
+    ]
+    if not (extra_tables or extra_migrations):
+        return
+    found = []
+    if extra_tables:
+        found.append(f"tables the archive does not have: {', '.join(extra_tables)}")
+    if extra_migrations:
+        found.append(f"migrations the archive's state lacks: {', '.join(extra_migrations)}")
+    raise RecoveryError(
+        f"{target} holds {'; and '.join(found)}. Restoring {archive_path} here would leave them "
+        "behind beside the archive's migration state, and `migrate` could not run again. "
+        "Restore into an empty database instead (--database-url; e.g. create a new database, "
+        "restore, check it, then switch over). Nothing was restored."
     )
 
 

@@ -38,6 +38,37 @@ def user_tables(cursor):
     return [row[0] for row in cursor.fetchall()]
 
 
+def partitioned_tables(cursor):
+    """The partitioned tables among ``user_tables``: they hold no rows of their own (their rows
+    are in their partitions), so an archive has no data entry for them."""
+    cursor.execute(
+        """
+        SELECT n.nspname || '.' || c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'p'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+        ORDER BY 1
+        """
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def with_partitions(cursor, names):
+    """``names`` followed by every partition (at any depth) of the partitioned tables among them:
+    ``pg_dump --table`` of a partitioned table dumps none of its rows otherwise."""
+    cursor.execute(
+        """
+        SELECT n.nspname || '.' || c.relname
+        FROM unnest(%s::regclass[]) AS root(oid) CROSS JOIN pg_partition_tree(root.oid) AS tree
+        JOIN pg_class c ON c.oid = tree.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+        ORDER BY tree.level, 1
+        """,
+        [[quote_qualified(name) for name in names]],
+    )
+    return list(dict.fromkeys([*names, *(row[0] for row in cursor.fetchall())]))
+
+
 def user_types(cursor):
     """Enum, domain and composite types created by users (not a table's row type)."""
     cursor.execute(

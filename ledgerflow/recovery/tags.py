@@ -6,7 +6,8 @@ from django.db import IntegrityError, connection, transaction
 
 from ledgerflow.recovery import RecoveryError
 
-TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# Used with fullmatch: "$" would also accept a trailing newline ("v1.0\n" beside "v1.0").
+TAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def _model():
@@ -47,7 +48,7 @@ def get_tag(name):
 
 def create_tag(name, created_by, migration_state):
     """Record ``migration_state`` under ``name``; refuses bad or taken names."""
-    if not TAG_NAME.match(name):
+    if not TAG_NAME.fullmatch(name):
         raise RecoveryError(
             f"{name!r} is not a valid tag name: use 1-100 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (e.g. v1.4.0)."

@@ -121,20 +121,66 @@ def _existing_takeover(cursor):
     }
 
 
+def _refuse_foreign_django_migrations(cursor):
+    """A ``django_migrations`` table that is not Django's would make recording fail part-way."""
+    cursor.execute(
+        "SELECT array_agg(attname::text ORDER BY attname) FROM pg_attribute "
+        "WHERE attrelid = to_regclass('django_migrations') AND attnum > 0 AND NOT attisdropped"
+    )
+    columns = cursor.fetchone()[0]
+    if columns is not None and columns != ["app", "applied", "id", "name"]:
+        raise TakeoverRefused(
+            f"this database has a table django_migrations with the columns {', '.join(columns)}; "
+            "Django's has id, app, name and applied, so it was made by something else and the "
+            "takeover cannot record migrations in it. Rename it out of the way, then run "
+            "adopt_sqlx again."
+        )
+
+
+def _tables_in_the_way(cursor):
+    """Tables the takeover's bookkeeping migrations would create that exist already: creating
+    them would fail inside the takeover's transaction, after a dry run had said all is well."""
+    graph = load_graph()
+    created = [
+        operation.options.get("db_table") or f"{node[0]}_{operation.name_lower}"
+        for node in graph.forwards_plan(takeover_migration(graph))
+        if node not in SQLX_BASELINE
+        for operation in graph.nodes[node].operations
+        if type(operation).__name__ == "CreateModel"
+    ]
+    cursor.execute(
+        "SELECT name FROM unnest(%s::text[]) AS name "
+        "WHERE to_regclass(quote_ident(name)) IS NOT NULL ORDER BY name",
+        [created],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 def inspect(connection):
     """Check history, migration records and schema; change nothing."""
     with connection.cursor() as cursor:
         sqlx = read_sqlx_history(cursor)
+        _refuse_foreign_django_migrations(cursor)
         state = applied_state(cursor)
-        existing = _existing_takeover(cursor)
-        if existing is not None and set(baseline_state()) <= set(state):
-            return Inspection(sqlx=sqlx, differences=[], existing_takeover=existing)
+        if set(baseline_state()) <= set(state):
+            existing = _existing_takeover(cursor)
+            if existing is not None:
+                return Inspection(sqlx=sqlx, differences=[], existing_takeover=existing)
         if state:
             raise TakeoverRefused(
                 "this database already records migrations of this project "
                 f"({', '.join(state)}) but holds no takeover record: it was migrated or faked "
                 "by hand, not taken over. Nothing to adopt; check it with "
                 "`manage.py schema_drift`."
+            )
+        in_the_way = _tables_in_the_way(cursor)
+        if in_the_way:
+            raise TakeoverRefused(
+                f"this database already has the tables {', '.join(in_the_way)}, which the "
+                "takeover's bookkeeping migrations create, but records no migrations of this "
+                "project: they were made by hand or by a failed attempt. Check that they hold "
+                "nothing you need, move them out of the way (rename or drop them), then run "
+                "adopt_sqlx again."
             )
         wanted = expected.stored().snapshot_for(baseline_state())
         if wanted is None:

@@ -4,6 +4,8 @@ import hashlib
 import json
 import stat
 
+import pytest
+
 from tests.recovery.conftest import applied, contents, existing_tables
 from tests.support.databases import connect, scratch_database
 
@@ -135,3 +137,107 @@ def test_client_of_another_major_version_is_refused_with_the_fix(
     assert "runs PostgreSQL 15" in result.stderr
     assert "postgresql-client-15" in result.stderr
     assert not backup_dir.exists() or list(backup_dir.glob("*.dump")) == []
+
+
+UNUSUAL_TABLES_SQL = """
+CREATE TABLE audit_log (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE audit_log_2024 PARTITION OF audit_log FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO audit_log VALUES (1, '2024-05-01');
+CREATE TABLE "my table" (id int);
+INSERT INTO "my table" VALUES (7), (8);
+CREATE SCHEMA "odd schema";
+CREATE TABLE "odd schema"."x y" (id int);
+"""
+UNUSUAL_TABLES = ("audit_log", "audit_log_2024", '"my table"', '"odd schema"."x y"')
+
+
+def test_whole_database_backup_with_partitioned_and_spaced_tables_restores(
+    seeded_db, run, backup_dir
+):
+    with connect(seeded_db, autocommit=True) as conn:
+        conn.execute(UNUSUAL_TABLES_SQL)
+    before = contents(seeded_db, UNUSUAL_TABLES)
+
+    result = run(seeded_db, "backup")
+
+    assert result.returncode == 0, result.stderr
+    (archive,) = backup_dir.glob("*.dump")
+    manifest = _manifest(archive)
+    assert manifest["partitioned_tables"] == ["public.audit_log"]
+    assert manifest["tables"]["public.audit_log"] == 1  # its partitions' rows
+    assert manifest["tables"]["public.audit_log_2024"] == 1
+    assert manifest["tables"]["public.my table"] == 2
+    assert manifest["tables"]["odd schema.x y"] == 0
+    with scratch_database("lf_rec_target") as target:
+        into_empty = run(target, "restore", str(archive))
+        assert into_empty.returncode == 0, into_empty.stderr
+        assert contents(target, UNUSUAL_TABLES) == before
+    with connect(seeded_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM audit_log")
+    replaced = run(seeded_db, "restore", str(archive), "--confirm", seeded_db)
+    assert replaced.returncode == 0, replaced.stderr
+    assert contents(seeded_db, UNUSUAL_TABLES) == before
+
+
+def test_backup_of_a_partitioned_table_holds_its_partitions(seeded_db, run, backup_dir):
+    with connect(seeded_db, autocommit=True) as conn:
+        conn.execute(UNUSUAL_TABLES_SQL)
+
+    result = run(seeded_db, "backup", "--table", "audit_log")
+
+    assert result.returncode == 0, result.stderr
+    (archive,) = backup_dir.glob("*.dump")
+    assert _manifest(archive)["tables"] == {"public.audit_log": 1, "public.audit_log_2024": 1}
+    with connect(seeded_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM audit_log")
+    restored = run(seeded_db, "restore", str(archive), "--confirm", seeded_db)
+    assert restored.returncode == 0, restored.stderr
+    assert contents(seeded_db, ["audit_log"])["audit_log"] == ['{"id":1,"at":"2024-05-01"}']
+
+
+def test_older_whole_database_archive_is_refused_by_a_newer_database(run, backup_dir):
+    with scratch_database("lf_rec_old") as name:
+        assert run(name, "migrate", "ledgerflow", "0003").returncode == 0
+        assert run(name, "backup").returncode == 0
+        (archive,) = backup_dir.glob("*.dump")
+        assert run(name, "migrate").returncode == 0
+        state_now = applied(name)
+
+        result = run(name, "restore", str(archive), "--confirm", name)
+
+        assert result.returncode == 1
+        assert "public.ledgerflow_release_tags" in result.stderr
+        assert "ledgerflow.0004_create_release_tags" in result.stderr
+        assert "Restore into an empty database" in result.stderr
+        assert "Nothing was restored" in result.stderr
+        assert list(backup_dir.glob("*.dump")) == [archive]  # no pre-restore backup either
+        assert applied(name) == state_now
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda manifest: manifest.pop("tables"),
+        lambda manifest: manifest.pop("scope"),
+        lambda manifest: manifest.pop("migration_state"),
+        lambda manifest: manifest.update(tables=list(manifest["tables"])),
+    ],
+    ids=["no-tables", "no-scope", "no-migration-state", "tables-as-list"],
+)
+def test_manifest_of_the_wrong_shape_is_refused_before_anything_runs(
+    seeded_db, run, backup_dir, damage
+):
+    assert run(seeded_db, "backup").returncode == 0
+    (archive,) = backup_dir.glob("*.dump")
+    manifest_file = archive.with_name(archive.stem + ".manifest.json")
+    manifest = json.loads(manifest_file.read_text())
+    damage(manifest)
+    manifest_file.write_text(json.dumps(manifest))
+
+    with scratch_database("lf_rec_target") as target:
+        result = run(target, "restore", str(archive))
+
+        assert result.returncode == 1
+        assert "is damaged" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert existing_tables(target) == []

@@ -212,3 +212,20 @@ def test_tag_release_before_its_table_exists_says_what_to_run(run):
 
         assert result.returncode == 1
         assert "run `python manage.py migrate ledgerflow` first" in result.stderr
+
+
+def test_tag_release_list_before_its_table_exists_says_what_to_run(run):
+    with scratch_database("lf_rec_tag") as name:
+        result = run(name, "tag_release", "--list")
+
+        assert result.returncode == 1
+        assert "run `python manage.py migrate ledgerflow` first" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_tag_name_with_a_trailing_newline_is_refused(migrated_db, run):
+    result = run(migrated_db, "tag_release", "v1.0\n")
+
+    assert result.returncode == 1
+    assert "is not a valid tag name" in result.stderr
+    assert run(migrated_db, "tag_release", "--list").stdout.strip() == "[]"

@@ -322,6 +322,27 @@ def test_dry_run_changes_nothing(legacy_db):
     assert contents(legacy_db) == before
 
 
+@pytest.mark.parametrize(
+    ("table", "sql"),
+    [
+        ("ledgerflow_migrate_runs", "CREATE TABLE ledgerflow_migrate_runs (id bigint)"),
+        ("ledgerflow_schema_takeover", "CREATE TABLE ledgerflow_schema_takeover (id bigint)"),
+        ("django_migrations", "CREATE TABLE django_migrations (version text)"),
+    ],
+)
+def test_tables_in_the_takeovers_way_are_refused_by_dry_and_real_run_alike(legacy_db, table, sql):
+    execute(legacy_db, sql)
+
+    dry = adopt(legacy_db, "--dry-run")
+    real = adopt(legacy_db)
+
+    for result in (dry, real):
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert table in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not has_table(legacy_db, "ledgerflow_migration_checksums")
+
+
 def test_database_migrated_by_this_project_is_not_adopted():
     with scratch_database("lf_adopt") as name:
         manage("migrate", "--no-input", database_url_value=database_url(name))

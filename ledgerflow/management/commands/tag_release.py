@@ -29,14 +29,14 @@ class Command(BaseCommand):
         parser.add_argument("--list", action="store_true", help="List the tags as JSON.")
 
     def handle(self, *args, **options):
-        if options["list"]:
-            self.stdout.write(json.dumps(release_tags(), indent=2))
-            return
-        if not options["name"]:
+        if not options["list"] and not options["name"]:
             raise CommandError("give a tag NAME (or --list).")
-        with connection.cursor() as cursor:
-            state = applied_migrations(cursor)
         try:
+            if options["list"]:
+                self.stdout.write(json.dumps(release_tags(), indent=2))
+                return
+            with connection.cursor() as cursor:
+                state = applied_migrations(cursor)
             tag = create_tag(options["name"], options["created_by"] or _operator(), state)
         except RecoveryError as exc:
             raise CommandError(str(exc)) from None
