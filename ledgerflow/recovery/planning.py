@@ -27,21 +27,115 @@ _FLAGS = re.IGNORECASE | re.DOTALL
 _DROP_TABLE = re.compile(rf"\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?((?:{_QNAME}\s*,?\s*)+)", _FLAGS)
 _TRUNCATE = re.compile(rf"\bTRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?((?:{_QNAME}\s*,?\s*)+)", _FLAGS)
 _ALTER_TABLE = re.compile(
-    rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_QNAME}\s+(.*?)(?:;|$)", _FLAGS
+    rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_QNAME}(?:\s*\*)?\s+(.*?)(?:;|$)", _FLAGS
 )
 _DROP_COLUMN = re.compile(rf"\bDROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({_IDENT})", _FLAGS)
+# Lookahead, not consumption, so that a second ", ALTER ... TYPE" in the same statement is seen.
 _ALTER_TYPE = re.compile(
-    rf"\bALTER\s+(?:COLUMN\s+)?({_IDENT})\s+(?:SET\s+DATA\s+)?TYPE\s+(.+?)"
-    r"(?:\s+USING\s+(.+?))?\s*(?:,\s*(?:ALTER|ADD|DROP)\b|$)",
+    rf"\bALTER\s+(?:COLUMN\s+)?({_IDENT})\s+(?:SET\s+DATA\s+)?(TYPE)\s+(.+?)"
+    r"(?:\s+USING\s+(.+?))?\s*(?=,\s*(?:ALTER|ADD|DROP)\b|$)",
     _FLAGS,
 )
 _DROP_TYPE = re.compile(rf"\bDROP\s+TYPE\s+(?:IF\s+EXISTS\s+)?{_QNAME}", _FLAGS)
+# DELETE ... [[AS] alias] [USING ...] [WHERE ...] [RETURNING ...]: the parts a count needs.
 _DELETE = re.compile(
-    rf"\bDELETE\s+FROM\s+(?:ONLY\s+)?{_QNAME}(?:\s+WHERE\s+(.+?))?\s*(?:;|$)", _FLAGS
+    rf"\bDELETE\s+FROM\s+(?:ONLY\s+)?(?P<table>{_IDENT}(?:\s*\.\s*{_IDENT})?)(?:\s*\*)?"
+    rf"(?:\s+(?:AS\s+)?(?!(?:USING|WHERE|RETURNING)\b)(?P<alias>{_IDENT}))?"
+    r"(?:\s+USING\s+(?P<join>.+?))?(?:\s+WHERE\s+(?P<where>.+?))?(?:\s+RETURNING\s+.+?)?\s*(?:;|$)",
+    _FLAGS,
 )
 _UPDATE = re.compile(
-    rf"\bUPDATE\s+(?:ONLY\s+)?{_QNAME}\s+SET\s+.+?(?:\s+WHERE\s+(.+?))?\s*(?:;|$)", _FLAGS
+    rf"\bUPDATE\s+(?:ONLY\s+)?(?P<table>{_IDENT}(?:\s*\.\s*{_IDENT})?)(?:\s*\*)?"
+    rf"(?:\s+(?:AS\s+)?(?!SET\b)(?P<alias>{_IDENT}))?\s+SET\s+.+?"
+    r"(?:\s+FROM\s+(?P<join>.+?))?(?:\s+WHERE\s+(?P<where>.+?))?(?:\s+RETURNING\s+.+?)?\s*(?:;|$)",
+    _FLAGS,
 )
+# Loose: any table a statement may write, so that it is locked even when it cannot be counted.
+_WRITES = re.compile(rf"\b(?:DELETE\s+FROM|UPDATE|MERGE\s+INTO)\s+(?:ONLY\s+)?{_QNAME}", _FLAGS)
+# What earlier reverse statements create or rename, which later ones cannot be probed against.
+_CREATE_TABLE = re.compile(
+    rf"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+"
+    rf"(?:IF\s+NOT\s+EXISTS\s+)?{_QNAME}",
+    _FLAGS,
+)
+_RENAME_TABLE = re.compile(rf"\b(RENAME)\s+TO\s+({_IDENT})|\bSET\s+SCHEMA\s+({_IDENT})", _FLAGS)
+_RENAME_COLUMN = re.compile(
+    rf"\b(RENAME)\s+(?:COLUMN\s+)?(?!(?:CONSTRAINT|TO)\b)({_IDENT})\s+TO\s+({_IDENT})", _FLAGS
+)
+_ADD_COLUMN = re.compile(
+    rf"\bADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"
+    rf"(?!(?:CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN|EXCLUDE)\b)({_IDENT})",
+    _FLAGS,
+)
+_ALTER_ENUM = re.compile(
+    rf"\bALTER\s+(TYPE)\s+{_QNAME}\s+(?:(RENAME)\s+TO\s+({_IDENT})|ADD\s+VALUE|OWNER\s+TO)", _FLAGS
+)
+_CREATE_TYPE = re.compile(rf"\bCREATE\s+TYPE\s+{_QNAME}(?:\s+AS\s+ENUM\s*\(([^)]*)\))?", _FLAGS)
+_RENAME_OTHER = re.compile(
+    r"\bALTER\s+(?:INDEX|SEQUENCE|VIEW|MATERIALIZED\s+VIEW|TRIGGER|FUNCTION|PROCEDURE|STATISTICS"
+    r"|POLICY)\b[^;]*?\b(RENAME)\b",
+    _FLAGS,
+)
+# Every word that can destroy or change rows; each occurrence must be claimed by a pattern above
+# that measured it, or be one of the harmless uses below, else the statement is lossy (unknown).
+_RISKY = re.compile(
+    rf"\b(DELETE|UPDATE|TRUNCATE|DROP|RENAME|MERGE)\b"
+    rf"|\bALTER\s+(?:COLUMN\s+)?(?:{_IDENT}\s+)?(?:SET\s+DATA\s+)?(TYPE)\b",
+    _FLAGS,
+)
+# Trigger events, FK actions, FOR UPDATE, GRANT/REVOKE lists.
+_HARMLESS_BEFORE = re.compile(
+    r"(?:\b(?:ON|BEFORE|AFTER|OR|OF|FOR|KEY|GRANT|REVOKE)|,)\s*$", re.IGNORECASE
+)
+_HARMLESS_DROP = re.compile(
+    r"\s+(?:INDEX|TRIGGER|FUNCTION|PROCEDURE|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|RULE|POLICY"
+    r"|STATISTICS|CONSTRAINT|DEFAULT|NOT\s+NULL|IDENTITY|EXPRESSION)\b",
+    re.IGNORECASE,
+)
+# Comments, string literals and quoted names are blanked (same length, so positions in the blanked
+# text index the original) before matching: words inside them are not SQL. Dollar-quoted bodies
+# stay visible: a DO block's body runs, so a DELETE in it must count.
+_LEXEME = re.compile(
+    r"--[^\n]*|/\*.*?\*/|\$(?P<tag>(?:[A-Za-z_]\w*)?)\$.*?\$(?P=tag)\$"
+    r"""|(?<![\w$])[Ee]'(?:''|\\.|[^'\\])*'|'(?:''|[^'])*'|"(?:""|[^"])*\"""",
+    re.DOTALL,
+)
+
+
+def _blank(sql):
+    def blank(match):
+        text = match.group(0)
+        if text.startswith("$"):
+            return text
+        if text.startswith(("--", "/*")):
+            return " " * len(text)
+        head = text.index(text[-1])  # keep the quotes (and an E prefix): the shape stays valid
+        return text[: head + 1] + "x" * (len(text) - head - 2) + text[-1]
+
+    return _LEXEME.sub(blank, sql)
+
+
+_DOLLAR_BODY = re.compile(r"\$((?:[A-Za-z_]\w*)?)\$.*?\$\1\$", re.DOTALL)
+
+
+def _statements(sql):
+    """``sql`` cut after each top-level semicolon: a later statement may depend on an earlier."""
+    text = _blank(sql)
+    bodies = [match.span() for match in _DOLLAR_BODY.finditer(text)]
+    pieces, start = [], 0
+    for semicolon in re.finditer(";", text):
+        if not any(a <= semicolon.start() < b for a, b in bodies):
+            pieces.append(sql[start : semicolon.end()])
+            start = semicolon.end()
+    pieces.append(sql[start:])
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _orig(statement, match, group):
+    """The original text of a group matched in the blanked statement."""
+    return None if match.group(group) is None else statement[match.start(group) : match.end(group)]
+
+
 _NAME_IN_LIST = re.compile(_QNAME)
 
 
@@ -95,11 +189,12 @@ class ReverseOperation:
         """Tables the SQL drops, alters or writes: locked before the rollback runs."""
         names = set()
         for statement in self.sql:
+            text = _blank(statement)
             for pattern in (_DROP_TABLE, _TRUNCATE):
-                for match in pattern.finditer(statement):
-                    names.update(_names_in_list(match.group(1)))
-            for pattern in (_ALTER_TABLE, _DELETE, _UPDATE):
-                names.update(_unquote(m.group(1)) for m in pattern.finditer(statement))
+                for match in pattern.finditer(text):
+                    names.update(_names_in_list(_orig(statement, match, 1)))
+            for pattern in (_ALTER_TABLE, _WRITES):
+                names.update(_unquote(_orig(statement, m, 1)) for m in pattern.finditer(text))
         return names
 
 
@@ -316,11 +411,17 @@ def build_plan(loader, connection, migrations, target):
 
 
 def _scalar(connection, sql, params=None):
-    """The value of a probe query, or the error text when PostgreSQL rejects it."""
+    """The value of a probe query, or the error text when PostgreSQL rejects it.
+
+    Always rolled back: a probe built from reverse SQL may call a function with side effects.
+    """
     try:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()[0], None
+        with transaction.atomic(using=connection.alias):
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                value = cursor.fetchone()[0]
+            transaction.set_rollback(True, using=connection.alias)
+        return value, None
     except DatabaseError as exc:
         return None, str(exc).strip().splitlines()[0]
 
@@ -334,70 +435,191 @@ def _display(table):
     return table.removeprefix("public.")
 
 
-def _losses_of(connection, statement):
-    losses = []
-    for match in _DROP_TABLE.finditer(statement):
-        for name in _names_in_list(match.group(1)):
-            if not _exists(connection, name):
+def _in_schema_of(name, new):
+    """``schema.new``: what ``ALTER ... name RENAME TO new`` is called afterwards."""
+    return f"{name.rsplit('.', 1)[0]}.{_unquote_column(new)}"
+
+
+@dataclass
+class _Changes:
+    """What the reverse statements already assessed create, rename or retype.
+
+    Probes read the database as it is now; a later statement about one of these objects would be
+    measured on the wrong (or a missing) object, so it counts as lossy with rows unknown.
+    """
+
+    tables: set = field(default_factory=set)
+    columns: set = field(default_factory=set)  # (table, column)
+    types: set = field(default_factory=set)
+    enum_labels: dict = field(default_factory=dict)  # enum created by the plan: its labels
+    renamed_types: dict = field(default_factory=dict)  # new name: the existing type it names
+    retyped: set = field(default_factory=set)  # (table, column) moved to another type
+
+    def note(self, statement, text):
+        """Record what ``statement`` changes; returns the positions of the words it explains."""
+        claimed = set()
+        for match in _ALTER_TABLE.finditer(text):
+            table = _unquote(_orig(statement, match, 1))
+            start, end = match.span(2)
+            for m in _RENAME_TABLE.finditer(text, start, end):
+                if m.group(1):
+                    claimed.add(m.start(1))
+                    new = _in_schema_of(table, _orig(statement, m, 2))
+                else:  # SET SCHEMA
+                    new = f"{_unquote_column(_orig(statement, m, 3))}.{table.rsplit('.', 1)[1]}"
+                self.tables |= {table, new}
+            for m in _RENAME_COLUMN.finditer(text, start, end):
+                claimed.add(m.start(1))
+                self.columns |= {(table, _unquote_column(_orig(statement, m, g))) for g in (2, 3)}
+            for m in _ADD_COLUMN.finditer(text, start, end):
+                self.columns.add((table, _unquote_column(_orig(statement, m, 1))))
+            for m in _ALTER_TYPE.finditer(text, start, end):
+                self.retyped.add((table, _unquote_column(_orig(statement, m, 1))))
+        for m in _CREATE_TABLE.finditer(text):
+            self.tables.add(_unquote(_orig(statement, m, 1)))
+        for m in _ALTER_ENUM.finditer(text):
+            claimed.add(m.start(1))
+            if m.group(3):
+                claimed.add(m.start(3))
+                old = _unquote(_orig(statement, m, 2))
+                new = _in_schema_of(old, _orig(statement, m, 4))
+                if old not in self.types:
+                    self.renamed_types[new] = old
+                self.types |= {old, new}
+        for m in _CREATE_TYPE.finditer(text):
+            name = _unquote(_orig(statement, m, 1))
+            self.types.add(name)
+            if m.group(2) is not None:
+                labels = re.findall(r"'((?:[^']|'')*)'", _orig(statement, m, 2))
+                self.enum_labels[name] = [label.replace("''", "'") for label in labels]
+        claimed.update(m.start(1) for m in _RENAME_OTHER.finditer(text))
+        return claimed
+
+
+_EARLIER = "an earlier step creates or renames it"
+
+
+def _table_unknown(connection, changes, table):
+    """Why rows of ``table`` cannot be counted on the database as it is now, or None."""
+    if table in changes.tables:
+        return f"the table is created or renamed by an earlier step ({_display(table)})"
+    if not _exists(connection, table):
+        return f"{_display(table)} does not exist yet: {_EARLIER}"
+    return None
+
+
+def _measured(table, rows, why, counted, what):
+    """The loss of one probe: ``counted`` (formatted with ``rows``), none, or rows unknown."""
+    if why is not None:
+        return [Loss(table, None, f"{what}; rows unknown: {why}")]
+    return [Loss(table, rows, counted.format(rows))] if rows else []
+
+
+def _harmless(text, at, word):
+    """A risky word used as a trigger event, FK action, privilege, or in a harmless DROP."""
+    if word in ("DELETE", "UPDATE", "TRUNCATE"):
+        return bool(_HARMLESS_BEFORE.search(text, 0, at))
+    if word == "DROP":
+        return bool(_HARMLESS_DROP.match(text, at + 4))
+    if word == "RENAME":
+        return bool(re.match(r"\s+CONSTRAINT\b", text[at + 6 :], re.IGNORECASE))
+    return False
+
+
+def _losses_of(connection, statement, changes=None):
+    """What ``statement`` would destroy, given what earlier statements in the plan change.
+
+    Fails closed: a probe that errors, an object an earlier step creates or renames, and any
+    DELETE/UPDATE/TRUNCATE/DROP/ALTER ... TYPE not precisely understood is a loss of unknown size.
+    """
+    changes = _Changes() if changes is None else changes
+    text = _blank(statement)
+    losses, claimed = [], set()
+
+    def count(table, where=""):
+        return _scalar(connection, f"SELECT count(*) FROM {quote_qualified(table)}{where}")
+
+    for pattern, verb, counted in (
+        (_DROP_TABLE, "drops table", " holding {} rows"),
+        (_TRUNCATE, "empties", " ({} rows)"),
+    ):
+        for match in pattern.finditer(text):
+            claimed.add(match.start())
+            for name in _names_in_list(_orig(statement, match, 1)):
+                what = f"{verb} {_display(name)}"
+                why, rows = _table_unknown(connection, changes, name), None
+                if why is None:
+                    rows, why = count(name)
+                losses += _measured(name, rows, why, what + counted, what)
+    for match in _ALTER_TABLE.finditer(text):
+        table = _unquote(_orig(statement, match, 1))
+        table_why = _table_unknown(connection, changes, table)
+        start, end = match.span(2)
+
+        def column_why(column, table=table, table_why=table_why):
+            if table_why is None and (table, column) in changes.columns:
+                return f"the column is added or renamed by an earlier step ({column})"
+            return table_why
+
+        for drop in _DROP_COLUMN.finditer(text, start, end):
+            claimed.add(drop.start())
+            raw = _orig(statement, drop, 1)
+            if raw.lower() in ("constraint", "default", "not", "identity", "expression"):
                 continue
-            rows, _ = _scalar(connection, f"SELECT count(*) FROM {quote_qualified(name)}")
-            if rows:
-                losses.append(Loss(name, rows, f"drops table {_display(name)} holding {rows} rows"))
-    for match in _TRUNCATE.finditer(statement):
-        for name in _names_in_list(match.group(1)):
-            if _exists(connection, name):
-                rows, _ = _scalar(connection, f"SELECT count(*) FROM {quote_qualified(name)}")
+            column = _unquote_column(raw)
+            what = f"drops column {_display(table)}.{column}"
+            why, rows = column_why(column), None
+            if why is None:
+                rows, why = count(table, f" WHERE {quote_ident(column)} IS NOT NULL")
+            losses += _measured(table, rows, why, f"{what} holding {{}} values", what)
+        for change in _ALTER_TYPE.finditer(text, start, end):
+            claimed.add(change.start(2))
+            column = _unquote_column(_orig(statement, change, 1))
+            new_type, using = _orig(statement, change, 3), _orig(statement, change, 4)
+            what = f"changes {_display(table)}.{column} to {new_type}"
+            why, rows = column_why(column), None
+            new_name = _unquote(new_type) if re.fullmatch(_QNAME, new_type.strip()) else None
+            if why is None and new_name in changes.types and new_name not in changes.enum_labels:
+                # The cast below would be checked against the type as it is now, not this one.
+                why = f"the type {new_type} is created or renamed by an earlier step"
+            if why is None and new_name in changes.enum_labels:
+                # An enum the plan recreates: values whose label it lacks cannot be cast to it.
+                labels = changes.enum_labels[new_name]
+                rows, why = _scalar(
+                    connection,
+                    f"SELECT count(*) FROM {quote_qualified(table)} WHERE {quote_ident(column)} "
+                    f"IS NOT NULL AND NOT ({quote_ident(column)}::text = ANY(%s))",
+                    [labels],
+                )
                 if rows:
-                    losses.append(Loss(name, rows, f"empties {_display(name)} ({rows} rows)"))
-    for match in _ALTER_TABLE.finditer(statement):
-        table, actions = _unquote(match.group(1)), match.group(2)
-        if not _exists(connection, table):
+                    losses.append(
+                        Loss(
+                            table,
+                            rows,
+                            f"{what}, whose labels ({', '.join(labels)}) lack the values of "
+                            f"{rows} rows",
+                        )
+                    )
+                    continue
+            if why is None:
+                new_value = (
+                    f"({using})::{new_type}" if using else f"{quote_ident(column)}::{new_type}"
+                )
+                rows, error = count(
+                    table,
+                    f" WHERE {quote_ident(column)} IS NOT NULL AND {quote_ident(column)}::text "
+                    f"IS DISTINCT FROM ({new_value})::text",
+                )
+                why = error and f"existing values do not survive the cast ({error})"
+            losses += _measured(table, rows, why, f"{what}, altering {{}} values", what)
+    for match in _DROP_TYPE.finditer(text):
+        claimed.add(match.start())
+        type_name = _unquote(_orig(statement, match, 1))
+        what = f"drops enum type {_display(type_name)}"
+        if type_name not in changes.renamed_types and type_name in changes.types:
+            losses.append(Loss("(unknown)", None, f"{what}; rows unknown: {_EARLIER}"))
             continue
-        for column in (_unquote_column(c.group(1)) for c in _DROP_COLUMN.finditer(actions)):
-            if column.lower() in ("constraint", "default", "not", "identity", "expression"):
-                continue
-            rows, _ = _scalar(
-                connection,
-                f"SELECT count(*) FROM {quote_qualified(table)} "
-                f"WHERE {quote_ident(column)} IS NOT NULL",
-            )
-            if rows:
-                losses.append(
-                    Loss(
-                        table,
-                        rows,
-                        f"drops column {_display(table)}.{column} holding {rows} values",
-                    )
-                )
-        for change in _ALTER_TYPE.finditer(actions):
-            column, new_type = _unquote_column(change.group(1)), change.group(2)
-            using = change.group(3)
-            new_value = f"({using})::{new_type}" if using else f"{quote_ident(column)}::{new_type}"
-            rows, error = _scalar(
-                connection,
-                f"SELECT count(*) FROM {quote_qualified(table)} WHERE {quote_ident(column)} "
-                f"IS NOT NULL AND {quote_ident(column)}::text IS DISTINCT FROM ({new_value})::text",
-            )
-            if error:
-                losses.append(
-                    Loss(
-                        table,
-                        None,
-                        f"changes {_display(table)}.{column} to {new_type}, which "
-                        f"existing values do not survive ({error})",
-                    )
-                )
-            elif rows:
-                losses.append(
-                    Loss(
-                        table,
-                        rows,
-                        f"changes {_display(table)}.{column} to {new_type}, altering {rows} values",
-                    )
-                )
-    for match in _DROP_TYPE.finditer(statement):
-        type_name = _unquote(match.group(1))
-        columns, _ = _scalar(
+        columns, error = _scalar(
             connection,
             """
             SELECT coalesce(json_agg(json_build_array(n.nspname || '.' || c.relname, a.attname)),
@@ -407,52 +629,69 @@ def _losses_of(connection, statement):
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE a.atttypid = to_regtype(%s) AND a.attnum > 0 AND NOT a.attisdropped
             """,
-            [type_name],
+            [changes.renamed_types.get(type_name, type_name)],
         )
+        if error:
+            losses.append(Loss("(unknown)", None, f"{what}; rows unknown: {error}"))
         for table, column in columns or []:
-            rows, _ = _scalar(
-                connection,
-                f"SELECT count(*) FROM {quote_qualified(table)} "
-                f"WHERE {quote_ident(column)} IS NOT NULL",
-            )
-            if rows:
-                losses.append(
-                    Loss(
-                        table,
-                        rows,
-                        f"drops enum type {_display(type_name)}, used by {rows} values in "
-                        f"{_display(table)}.{column}",
-                    )
-                )
+            if (table, column) in changes.retyped:
+                continue  # an earlier statement moved the column to another type
+            rows, why = count(table, f" WHERE {quote_ident(column)} IS NOT NULL")
+            counted = f"{what}, used by {{}} values in {_display(table)}.{column}"
+            losses += _measured(table, rows, why, counted, f"{what} (used by {table}.{column})")
     for pattern, verb in ((_DELETE, "deletes"), (_UPDATE, "rewrites")):
-        for match in pattern.finditer(statement):
-            table, condition = _unquote(match.group(1)), match.group(2)
-            if not _exists(connection, table):
-                continue
-            where = f" WHERE {condition}" if condition else ""
-            rows, error = _scalar(
-                connection, f"SELECT count(*) FROM {quote_qualified(table)}{where}"
-            )
-            if error or rows:
-                losses.append(
-                    Loss(
-                        table,
-                        rows,
-                        f"{verb} {'an unknown number of' if error else rows} rows of "
-                        f"{_display(table)}",
-                    )
+        for match in pattern.finditer(text):
+            claimed.add(match.start())
+            table = _unquote(_orig(statement, match, "table"))
+            what = f"{verb} rows of {_display(table)}"
+            why, rows = _table_unknown(connection, changes, table), None
+            for name in changes.tables:
+                if why is None and re.search(
+                    rf"\b{re.escape(name.split('.')[-1])}\b", statement, re.I
+                ):
+                    why = f"it reads {_display(name)}, which {_EARLIER}"
+            if why is None:
+                alias, join, where = (
+                    _orig(statement, match, g) for g in ("alias", "join", "where")
                 )
+                if join:  # rows of the target that some row of USING/FROM joins (and WHERE keeps)
+                    where = f"EXISTS (SELECT FROM {join}{f' WHERE {where}' if where else ''})"
+                rows, why = _scalar(
+                    connection,
+                    f"SELECT count(*) FROM {_orig(statement, match, 'table')}"
+                    f"{f' AS {alias}' if alias else ''}{f' WHERE {where}' if where else ''}",
+                )
+            losses += _measured(table, rows, why, f"{verb} {{}} rows of {_display(table)}", what)
+    claimed |= changes.note(statement, text)
+    for risky in _RISKY.finditer(text):
+        group = 1 if risky.group(1) else 2
+        word, at = risky.group(group).upper(), risky.start(group)
+        if at not in claimed and not _harmless(text, at, word):
+            excerpt = " ".join(statement[max(0, at - 30) : at + 50].split())
+            losses.append(
+                Loss(
+                    "(unknown)",
+                    None,
+                    f"runs {word} in SQL this plan cannot measure (…{excerpt}…); it may delete "
+                    "or change rows, how many is unknown",
+                )
+            )
+            break
     return losses
 
 
 def assess(plan, connection):
-    """Fill in the losses of every reverse operation from the database as it is now."""
+    """Fill in the losses of every reverse operation, in the order they will run."""
+    changes = _Changes()
     for step in plan.steps:
         for operation in step.operations:
             if operation.python is not None or operation.irreversible_reason:
                 continue
             operation.losses = [
-                loss for statement in operation.sql for loss in _losses_of(connection, statement)
+                loss
+                for sql in operation.sql
+                for statement in _statements(sql)
+                for loss in _losses_of(connection, statement, changes)
             ]
     return plan
 

@@ -7,9 +7,10 @@ the plan do not know about. The backup reads the same snapshot (``pg_export_snap
 """
 
 import contextlib
+import math
 from dataclasses import dataclass
 
-from django.db import OperationalError, connections, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from ledgerflow.db.urls import describe_target
@@ -55,10 +56,20 @@ def _refusal(plan):
     return "\n".join(lines)
 
 
-def _lock_touched_tables(connection, plan, lock_timeout):
+def _lock_timeout_ms(seconds):
+    """``--lock-timeout`` in whole milliseconds, at least 1: PostgreSQL reads 0 as wait forever."""
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
+        raise RecoveryError(
+            f"--lock-timeout must be a number of seconds greater than 0, not {seconds!r}. "
+            "Nothing was changed."
+        )
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _lock_touched_tables(connection, plan, lock_timeout_ms):
     with connection.cursor() as cursor:
         # Waiting behind a long query would queue every service write behind this lock.
-        cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+        cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout_ms}ms'")
         names = [name for name in plan.tables_touched() if table_exists(cursor, name)]
         if names:
             # SHARE blocks writers but lets pg_dump (ACCESS SHARE) read during the backup.
@@ -66,6 +77,36 @@ def _lock_touched_tables(connection, plan, lock_timeout):
                 f"LOCK TABLE {', '.join(quote_qualified(n) for n in names)} IN SHARE MODE"
             )
     return names
+
+
+def _failure(connection, plan, atomic, exc, backup):
+    """One paragraph on a statement PostgreSQL rejected mid-rollback: what is left done."""
+    lines = [f"the rollback failed: {str(exc).strip().splitlines()[0]}."]
+    if atomic:
+        lines.append("The transaction was rolled back: nothing was changed.")
+    else:
+        try:
+            with connection.cursor() as cursor:
+                remaining = set(applied_migrations(cursor))
+        except DatabaseError:
+            remaining = None
+        if remaining is None:
+            lines.append(
+                "The plan is not atomic and which steps were done could not be read; "
+                "check with python manage.py showmigrations."
+            )
+        else:
+            done = [m for m in plan.migrations if (m.app_label, m.name) not in remaining]
+            for migration in done:  # as a finished rollback would
+                checksums.forget_applied(connection, migration.app_label, migration.name)
+            names = ", ".join(f"{m.app_label}.{m.name}" for m in done) or "none"
+            lines.append(
+                f"The plan is not atomic: steps already unapplied: {names}; "
+                "the others are still applied."
+            )
+    if backup:
+        lines.append(f"The backup taken before it: {backup.archive_path}.")
+    return " ".join(lines)
 
 
 def rollback(
@@ -84,6 +125,7 @@ def rollback(
     ``write`` receives the printed plan and progress. Raises ``RecoveryError`` for a refused or
     impossible rollback; nothing has changed then.
     """
+    lock_timeout_ms = _lock_timeout_ms(lock_timeout)
     if using == "default":
         use_direct_connection(using)  # the session lock needs it, as for migrate
     connection = connections[using]
@@ -101,7 +143,7 @@ def rollback(
         with context:
             if not dry_run and atomic:
                 try:
-                    _lock_touched_tables(connection, plan, lock_timeout)
+                    _lock_touched_tables(connection, plan, lock_timeout_ms)
                 except OperationalError as exc:
                     raise RecoveryError(
                         f"could not lock {', '.join(plan.tables_touched())} within "
@@ -140,7 +182,10 @@ def rollback(
                     f"rows of the tables at stake: {at_stake or 'see manifest'}"
                 )
             write("\nRolling back ...")
-            executor.migrate(None, plan=[(migration, True) for migration in plan.migrations])
+            try:
+                executor.migrate(None, plan=[(migration, True) for migration in plan.migrations])
+            except DatabaseError as exc:
+                raise RecoveryError(_failure(connection, plan, atomic, exc, backup)) from None
             for migration in plan.migrations:
                 checksums.forget_applied(connection, migration.app_label, migration.name)
             with connection.cursor() as cursor:

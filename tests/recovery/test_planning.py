@@ -76,3 +76,60 @@ def test_version_check_names_both_versions_and_the_fix():
 
 def test_version_check_accepts_the_same_major():
     check_versions_match("pg_dump", 15, "pg_dump (PostgreSQL) 15.20", 150004, "db x")
+
+
+def test_drop_column_whose_probe_fails_is_lossy_with_rows_unknown(orders):
+    (loss,) = _losses_of(connection, 'ALTER TABLE "accounts" DROP COLUMN "nickname" CASCADE')
+
+    assert (loss.table, loss.rows) == ("public.accounts", None)
+    assert 'rows unknown: column "nickname" does not exist' in loss.what
+
+
+def test_drop_of_a_table_that_does_not_exist_yet_is_lossy_with_rows_unknown(db):
+    (loss,) = _losses_of(connection, 'DROP TABLE "orders_archive" CASCADE')
+
+    assert loss.rows is None
+    assert "rows unknown: orders_archive does not exist yet" in loss.what
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "MERGE INTO orders o USING accounts a ON a.account_id = o.account_id "
+        "WHEN MATCHED THEN DELETE",
+        "INSERT INTO accounts (account_id) VALUES ('x') "
+        "ON CONFLICT (account_id) DO UPDATE SET email = NULL",
+        "DROP SCHEMA archive CASCADE",
+        "ALTER TYPE order_status RENAME VALUE 'failed' TO 'lost'",
+    ],
+)
+def test_destructive_sql_not_precisely_understood_is_lossy_with_rows_unknown(orders, statement):
+    (loss,) = _losses_of(connection, statement)
+
+    assert loss.rows is None
+    assert "cannot measure" in loss.what
+
+
+def test_a_do_block_body_runs_so_its_delete_counts(orders):
+    (loss,) = _losses_of(connection, "DO $$ BEGIN DELETE FROM orders; END $$")
+
+    assert loss.what == "deletes 2 rows of orders"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT 'DELETE FROM orders; DROP TABLE orders'",
+        "SELECT 1 -- TRUNCATE orders",
+        "/* UPDATE orders SET amount = '0' */ SELECT 1",
+        'ALTER TABLE "orders" ADD COLUMN "delete" boolean NULL',
+        "CREATE TRIGGER t BEFORE UPDATE OR DELETE ON orders FOR EACH ROW "
+        "EXECUTE FUNCTION update_updated_at_column()",
+        "GRANT SELECT, UPDATE, DELETE ON orders TO PUBLIC",
+        'ALTER TABLE "orders" ALTER COLUMN "status" DROP DEFAULT',
+        "DROP INDEX IF EXISTS orders_order_id_idx",
+        'ALTER INDEX "orders_a" RENAME TO "orders_b"',
+    ],
+)
+def test_words_in_literals_comments_names_and_harmless_clauses_are_not_losses(orders, statement):
+    assert _losses_of(connection, statement) == []
