@@ -25,7 +25,8 @@ def with_password(url, password=PASSWORD):
     """The URL with a password; the test server trusts local connections, so any works."""
     parts = urlsplit(url)
     user = parts.username or "postgres"
-    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.hostname}:{parts.port}"))
+    host_and_port = parts.netloc.rsplit("@", 1)[-1]  # as given: a socket directory has no port
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host_and_port}"))
 
 
 def scrape(server):
