@@ -85,6 +85,19 @@ def wait_until(predicate, timeout=30.0, interval=0.1):
     return False
 
 
+def migrate_has_connected(dbname, timeout=60.0):
+    """Whether a child ``manage.py`` connected to ``dbname`` (then it polls for a held lock)."""
+    return wait_until(
+        lambda: query(
+            dbname,
+            "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
+            "AND application_name = 'ledgerflow-schema'",
+            [dbname],
+        ),
+        timeout=timeout,
+    )
+
+
 def column_exists(dbname, table, column):
     return bool(
         query(

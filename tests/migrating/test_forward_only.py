@@ -1,7 +1,13 @@
 """``migrate`` only moves forward; the stock options keep working."""
 
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
-from tests.migrating.support import applied, query, run_manage, start_manage, wait_until
+from tests.migrating.support import (
+    applied,
+    migrate_has_connected,
+    query,
+    run_manage,
+    start_manage,
+)
 from tests.support.databases import connect, scratch_database
 
 
@@ -64,15 +70,7 @@ def test_a_named_target_is_checked_again_after_waiting_for_the_lock():
         with connect(db, autocommit=True, application_name="other-deploy") as holder:
             holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
             child = start_manage(db, "migrate", "ledgerflow", "0002")
-            assert wait_until(
-                lambda: query(
-                    db,
-                    "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
-                    "AND application_name = 'ledgerflow-schema'",
-                    [db],
-                ),
-                timeout=60,
-            )
+            assert migrate_has_connected(db)
             # Meanwhile the other deploy records two later migrations of the same app.
             holder.execute(
                 "INSERT INTO django_migrations (app, name, applied) VALUES "

@@ -9,6 +9,7 @@ from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
 from tests.migrating.support import (
     MigrationsCopy,
     applied,
+    migrate_has_connected,
     query,
     run_manage,
     start_manage,
@@ -73,15 +74,7 @@ def test_waiting_migrate_proceeds_once_the_lock_is_released():
             holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
             child = start_manage(db, "migrate")
             # Release only once the child is connected and polling for the lock.
-            assert wait_until(
-                lambda: query(
-                    db,
-                    "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
-                    "AND application_name = 'ledgerflow-schema'",
-                    [db],
-                ),
-                timeout=60,
-            )
+            assert migrate_has_connected(db)
             time.sleep(0.5)
         out, err = child.communicate(timeout=120)
 
