@@ -17,7 +17,7 @@ from ledgerflow.recovery.backup import (
 )
 from ledgerflow.recovery.state import (
     applied_migrations,
-    row_count,
+    has_rows,
     row_counts,
     server_version_num,
     table_exists,
@@ -81,7 +81,7 @@ def restore_archive(archive_path, settings_dict, *, confirm=None):
     previous_backup = None
     if not_empty:
         with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
-            holds_rows = any(row_count(cursor, name) for name in existing_tables)
+            holds_rows = any(has_rows(cursor, name) for name in existing_tables)
         if holds_rows:
             # The restore drops and recreates the archive's tables: rows written since the
             # archive was taken would be gone for good without this copy.

@@ -94,6 +94,12 @@ def row_count(cursor, name):
     return cursor.fetchone()[0]
 
 
+def has_rows(cursor, name):
+    """Whether table ``name`` holds any row; stops at the first, unlike ``row_count``."""
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_qualified(name)})")
+    return cursor.fetchone()[0]
+
+
 def row_counts(cursor, names):
     return {name: row_count(cursor, name) for name in names}
 

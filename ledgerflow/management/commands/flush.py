@@ -14,7 +14,7 @@ from django.db import OperationalError, connections, transaction
 
 from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.backup import take_backup
-from ledgerflow.recovery.state import row_count
+from ledgerflow.recovery.state import has_rows, row_count
 
 LOCK_TIMEOUT_SECONDS = 10
 
@@ -43,20 +43,31 @@ class Command(django_flush.Command):
         connection = connections[options["database"]]
         if is_test_database(connection):
             return super().handle(**options)
+        tables = sorted(
+            connection.introspection.django_table_names(only_existing=True, include_views=False)
+        )
         # Counted first without locks, so a refused flush never stalls the services' writes.
-        self._refuse_unless_allowed(self._rows_at_stake(connection), options)
+        with connection.cursor() as cursor:
+            counts = {table: row_count(cursor, table) for table in tables}
+        self._refuse_unless_allowed({t: rows for t, rows in counts.items() if rows}, options)
         try:
             with transaction.atomic(using=options["database"]):
-                tables = self._tables(connection)
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
                     if tables:
                         # SHARE stops writes until the tables are emptied but lets pg_dump read.
                         names = ", ".join(connection.ops.quote_name(name) for name in tables)
                         cursor.execute(f"LOCK TABLE {names} IN SHARE MODE")
-                at_stake = self._rows_at_stake(connection)  # again: rows may have arrived
-                self._refuse_unless_allowed(at_stake, options)
-                if at_stake:
+                    # Again under the lock, which writers now wait for: only whether rows are
+                    # there, not how many (the backup's manifest counts them).
+                    filled = [table for table in tables if has_rows(cursor, table)]
+                if filled and not options["allow_data_loss"]:
+                    raise CommandError(
+                        f"rows arrived in {', '.join(filled)} while flush was starting; refused, "
+                        "nothing was changed. To empty them anyway, run `python manage.py flush "
+                        "--allow-data-loss`, which writes a verified backup first."
+                    )
+                if filled:
                     with connection.cursor() as cursor:
                         cursor.execute("SELECT pg_export_snapshot()")
                         snapshot = cursor.fetchone()[0]
@@ -82,14 +93,3 @@ class Command(django_flush.Command):
                 "To empty them anyway, run `python manage.py flush --allow-data-loss`, which "
                 "writes a verified backup first."
             )
-
-    @staticmethod
-    def _tables(connection):
-        return sorted(
-            connection.introspection.django_table_names(only_existing=True, include_views=False)
-        )
-
-    def _rows_at_stake(self, connection):
-        with connection.cursor() as cursor:
-            counts = {table: row_count(cursor, table) for table in self._tables(connection)}
-        return {table: rows for table, rows in counts.items() if rows}
