@@ -180,10 +180,12 @@ def _check_cluster_version(data, bin_dir, account):
         )
 
 
-def stop(base_dir):
+def stop(base_dir, mode="fast"):
+    """Stop the cluster: ``fast`` ends sessions cleanly; ``immediate`` is a crash, as the crash
+    benchmark needs."""
     data = root_dir(base_dir) / "data"
     if (data / "PG_VERSION").is_file():
-        _run(_run_as(), find_bin_dir() / "pg_ctl", "stop", "-D", data, "-m", "fast", check=False)
+        _run(_run_as(), find_bin_dir() / "pg_ctl", "stop", "-D", data, "-m", mode, check=False)
 
 
 def _create_database(run):

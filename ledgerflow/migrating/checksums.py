@@ -263,17 +263,17 @@ def describe_mismatch(mismatch):
     )
 
 
-def baseline(connection, loader=None):
+def baseline(connection, loader=None, skip=()):
     """Record a checksum for every applied migration that has none (applied before this feature
-    existed, or before the ledger table was created in this very run) or whose checksum was
-    computed by an older ``ALGORITHM``. Returns the keys."""
+    existed, or before the ledger tables were created) or whose checksum was computed by an older
+    ``ALGORITHM``; ``skip`` are keys the caller records itself. Returns the keys."""
     if not ledger_exists(connection):
         return []
     loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
     recorded = recorded_checksums(connection)
     applied = MigrationRecorder(connection).applied_migrations()
     added = []
-    for key in sorted(applied):
+    for key in sorted(set(applied) - set(skip)):
         migration = loader.disk_migrations.get(key)
         row = recorded.get(key)
         if migration is None or (row is not None and row["algorithm"] == ALGORITHM):

@@ -5,22 +5,31 @@ that hits the lock timeout has been rolled back whole, so it is retried (``MIGRA
 times, exponential backoff with jitter); on the last failure the error names the sessions that
 hold locks on LedgerFlow tables. A non-atomic migration may have done part of its work, so it is
 never retried; before it runs, INVALID indexes it creates concurrently (left by an interrupted
-earlier run) are dropped so they are rebuilt. The checksum row is written by ``record_migration``,
-inside the migration's transaction when it is atomic.
+earlier run) are dropped so they are rebuilt.
+
+An atomic migration commits whole or not at all: its DDL, its deferred SQL (Django runs index
+creation after the operations), its ``django_migrations`` row, its checksum row and the run's
+count share one transaction. Stock Django commits the DDL first and records the migration
+afterwards, so a kill, a lost connection or a lock timeout in between leaves tables that no
+history row accounts for, and every later ``migrate`` trips over them.
 """
 
+import contextlib
+import copy
 import logging
 import random
 import re
 import time
 
 from django.conf import settings
-from django.contrib.postgres.operations import AddIndexConcurrently
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.core.management.base import CommandError
-from django.db import DatabaseError, migrations
+from django.db import DatabaseError, migrations, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import F
 
 from ledgerflow.migrating import checksums, timeouts
+from ledgerflow.models import MigrateRun
 
 logger = logging.getLogger("ledgerflow.migrations")
 
@@ -55,15 +64,21 @@ class SafeMigrationExecutor(MigrationExecutor):
         super().__init__(connection, progress_callback)
         self.report = report or (lambda message: None)
         self.applied = []  # (app, name, duration_ms, lock_wait_ms)
+        self.run_id = None  # the ledgerflow_migrate_runs row counting this run's migrations
         self._started = None
         self._lock_wait = 0.0
+        # Migrations applied before the ledger tables exist (a fresh database): their checksum
+        # rows are written in the transaction of the migration that creates the ledger.
+        self._unrecorded = []
+        self._ledger_ready = False
 
     def apply_migration(self, state, migration, fake=False, fake_initial=False):
         self._started = time.monotonic()
         self._lock_wait = 0.0
         label = f"{migration.app_label}.{migration.name}"
         if fake:
-            return super().apply_migration(state, migration, fake=fake, fake_initial=fake_initial)
+            with transaction.atomic(using=self.connection.alias):  # history and checksum rows
+                return super().apply_migration(state, migration, fake=True)
         if not migration.atomic:
             self._rebuild_invalid_indexes(migration)
         retries = settings.MIGRATION_RETRIES if self._retryable(migration) else 0
@@ -73,11 +88,12 @@ class SafeMigrationExecutor(MigrationExecutor):
             # Migration.apply mutates the state it is given; a retry needs the untouched one.
             attempt_state = state.clone() if retries else state
             attempt_started = time.monotonic()
+            bookkeeping = (list(self._unrecorded), self._ledger_ready)
             try:
-                new_state = super().apply_migration(
-                    attempt_state, migration, fake=fake, fake_initial=fake_initial
-                )
+                new_state = self._apply_whole(attempt_state, migration, fake_initial)
             except DatabaseError as exc:
+                # The transaction rolled back: so does what this object noted inside it.
+                self._unrecorded, self._ledger_ready = bookkeeping
                 if not timeouts.is_lock_timeout(exc):
                     self._log(migration, "failed", error=str(exc).strip())
                     raise
@@ -99,6 +115,32 @@ class SafeMigrationExecutor(MigrationExecutor):
             self._log(migration, "applied", attempt=attempt)
             return new_state
 
+    def _apply_whole(self, state, migration, fake_initial):
+        """Django's ``apply_migration``, inside one transaction when the migration is atomic."""
+        if not migration.atomic:
+            resumed = self._resumable(migration)
+            return super().apply_migration(state, resumed, fake_initial=fake_initial)
+        with self._one_transaction(migration, "apply"):
+            return super().apply_migration(state, migration, fake_initial=fake_initial)
+
+    @contextlib.contextmanager
+    def _one_transaction(self, migration, action):
+        """A transaction around a whole (un)apply, history rows included. Progress is reported
+        around it, so "OK" is printed only once the commit has happened."""
+        callback, self.progress_callback = self.progress_callback, None
+        if callback:
+            callback(f"{action}_start", migration, False)
+        try:
+            with transaction.atomic(using=self.connection.alias):
+                yield
+        finally:
+            self.progress_callback = callback
+        if callback:
+            callback(f"{action}_success", migration, False)
+
+    def _unrecorded_keys(self):
+        return {(migration.app_label, migration.name) for migration, *_ in self._unrecorded}
+
     def _retryable(self, migration):
         # Inside a caller's transaction a failed statement aborts that transaction: no retry.
         return migration.atomic and not self.connection.in_atomic_block
@@ -107,23 +149,76 @@ class SafeMigrationExecutor(MigrationExecutor):
         duration_ms = (time.monotonic() - self._started) * 1000 if self._started else None
         return duration_ms, self._lock_wait * 1000
 
+    def _resumable(self, migration):
+        """``migration``, less the concurrent index builds and drops an interrupted earlier run
+        already finished (they stay as state changes). Statements run one by one outside a
+        transaction, so a rerun must start where the last one stopped, not fail on an index that
+        already exists."""
+        operations, done = [], []
+        for operation in migration.operations:
+            if isinstance(operation, AddIndexConcurrently) and self._index_exists(
+                operation.index.name
+            ):
+                done.append(f"index {operation.index.name} is already built")
+            elif isinstance(operation, RemoveIndexConcurrently) and not self._index_exists(
+                operation.name
+            ):
+                done.append(f"index {operation.name} is already dropped")
+            else:
+                operations.append(operation)
+                continue
+            operations.append(migrations.SeparateDatabaseAndState(state_operations=[operation]))
+        if not done:
+            return migration
+        self.report(
+            f"  Resuming {migration.app_label}.{migration.name} where an interrupted run "
+            f"stopped: {'; '.join(done)}."
+        )
+        resumed = copy.copy(migration)
+        resumed.operations = operations
+        resumed.resumes = migration  # recorded, and checksummed, as the migration on disk
+        return resumed
+
+    def _index_exists(self, name):
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", [self.connection.ops.quote_name(name)]
+            )
+            return cursor.fetchone()[0]
+
     def record_migration(self, migration):
+        migration = getattr(migration, "resumes", migration)
         super().record_migration(migration)
         duration_ms, lock_wait_ms = self._timings()
-        checksums.record_applied(
-            self.connection,
-            migration.app_label,
-            migration.name,
-            migration=migration,
-            duration_ms=duration_ms,
-            lock_wait_ms=lock_wait_ms,
-        )
+        self._unrecorded.append((migration, duration_ms, lock_wait_ms))
+        if not self._ledger_ready:
+            self._ledger_ready = checksums.ledger_exists(self.connection)
+            if not self._ledger_ready:
+                return  # recorded with the migration that creates the ledger tables
+            # Applied by an earlier, interrupted run before the ledger existed: baselined now.
+            checksums.baseline(self.connection, self.loader, skip=self._unrecorded_keys())
+        for pending, pending_duration_ms, pending_lock_wait_ms in self._unrecorded:
+            checksums.record_applied(
+                self.connection,
+                pending.app_label,
+                pending.name,
+                migration=pending,
+                duration_ms=pending_duration_ms,
+                lock_wait_ms=pending_lock_wait_ms,
+            )
+        if self.run_id is not None:
+            MigrateRun.objects.using(self.connection.alias).filter(id=self.run_id).update(
+                applied_count=F("applied_count") + len(self._unrecorded)
+            )
+        self._unrecorded = []
 
     def unapply_migration(self, state, migration, fake=False):
         # Only reachable through `migrate --allow-backwards`, which the rollback command uses.
         self._started, self._lock_wait = time.monotonic(), 0.0
-        state = super().unapply_migration(state, migration, fake=fake)
-        checksums.forget_applied(self.connection, migration.app_label, migration.name)
+        whole = self._one_transaction(migration, "unapply")
+        with whole if migration.atomic else contextlib.nullcontext():
+            state = super().unapply_migration(state, migration, fake=fake)
+            checksums.forget_applied(self.connection, migration.app_label, migration.name)
         self._log(migration, "unapplied")
         return state
 

@@ -18,12 +18,15 @@ from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 from django.db.models.options import normalize_together
 
+from ledgerflow.migrating import checksums
+
 RULES = {
     "LF001": "drops or renames a table or column the services use",
     "LF002": "adds a NOT NULL column without a database default",
     "LF003": "builds an index on a live table without CONCURRENTLY",
     "LF004": "ALTER TYPE ... ADD VALUE is not alone in a non-atomic migration",
     "LF005": "changes a column's type in place",
+    "LF006": "a concurrent index statement a rerun cannot resume (no IF [NOT] EXISTS)",
 }
 
 # A table name, optionally schema-qualified, each part plain or "quoted".
@@ -37,6 +40,12 @@ _NOT_CODE = re.compile(
     r'|"[^"]*"'
     r"|(?P<tag>\$(?:[A-Za-z_]\w*)?\$)(?P<body>.*?)(?P=tag)",
     re.S,
+)
+# Outside a transaction a killed migration stops half-way; its rerun must skip what is done.
+_UNRESUMABLE_CONCURRENTLY = re.compile(
+    r"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?!IF\s+NOT\s+EXISTS\b)"
+    r"|DROP\s+INDEX\s+CONCURRENTLY\s+(?!IF\s+EXISTS\b))",
+    re.I,
 )
 _ADD_VALUE = re.compile(r"\bALTER\s+TYPE\s+\S+\s+ADD\s+VALUE\b", re.I)
 _DROP_TABLE = re.compile(
@@ -191,6 +200,31 @@ def _column_types(operation, state, app_label, connection):
     return old_type, column_type()
 
 
+_VARCHAR = re.compile(r"varchar(?:\((\d+)\))?")
+_NUMERIC = re.compile(r"numeric\((\d+), ?(\d+)\)")
+
+
+def _widens_in_catalogue(old_type, new_type):
+    """Whether PostgreSQL changes ``old_type`` to ``new_type`` without rewriting the table: a
+    varchar made longer, unbounded or text, a numeric given more digits at the same scale."""
+    old_varchar = _VARCHAR.fullmatch(old_type)
+    if old_varchar:
+        if new_type == "text":
+            return True
+        new_varchar = _VARCHAR.fullmatch(new_type)
+        if new_varchar is None:
+            return False
+        old_length, new_length = old_varchar[1], new_varchar[1]
+        return new_length is None or (old_length is not None and int(new_length) >= int(old_length))
+    old_numeric, new_numeric = _NUMERIC.fullmatch(old_type), _NUMERIC.fullmatch(new_type)
+    return bool(
+        old_numeric
+        and new_numeric
+        and old_numeric[2] == new_numeric[2]
+        and int(new_numeric[1]) >= int(old_numeric[1])
+    )
+
+
 def _builds_index(old, new):
     """Whether AlterField from ``old`` to ``new`` creates an index (as Django's schema editor
     decides): a unique one when the field becomes unique, a plain one when it becomes db_index."""
@@ -253,7 +287,7 @@ def lint_migration(migration, state, live_tables, connection):
             new = operation.field
             if old is not None:
                 old_type, new_type = _column_types(operation, state, app, connection)
-                if old_type != new_type:
+                if old_type != new_type and not _widens_in_catalogue(old_type, new_type):
                     add(
                         "LF005",
                         f"changes {table}.{_column(new, operation.name)} from {old_type} to "
@@ -286,6 +320,13 @@ def lint_migration(migration, state, live_tables, connection):
                         "ALTER TYPE ... ADD VALUE must be the only operation of a migration "
                         "with atomic = False",
                     )
+                if not migration.atomic and _UNRESUMABLE_CONCURRENTLY.search(statement):
+                    add(
+                        "LF006",
+                        "a rerun after an interruption fails on what this statement already "
+                        "built or dropped; write CREATE INDEX CONCURRENTLY IF NOT EXISTS / DROP "
+                        f"INDEX CONCURRENTLY IF EXISTS: {' '.join(statement.split())[:120]}",
+                    )
                 for rule, text, sql_table in _sql_findings(statement):
                     # A table the plan creates is new, as for the operations above.
                     if sql_table is None or sql_table in live_tables:
@@ -297,14 +338,18 @@ def lint_migration(migration, state, live_tables, connection):
 
 
 def lint_plan(plan, executor, connection):
-    """Findings for every forward migration of ``plan`` (``[(migration, backwards)]``)."""
+    """Findings for every forward migration of ``plan`` (``[(migration, backwards)]``) of this
+    project's apps. Django's and installed packages' migrations are trusted: they are written for
+    any database and cannot carry ``preflight_ignore``, and judging them would refuse to resume
+    a first deploy interrupted after ``contenttypes`` or ``auth`` had started."""
     live_tables = set(connection.introspection.table_names())
     forward = [migration for migration, backwards in plan if not backwards]
-    if not forward:
+    if not any(checksums.is_verified_app(migration.app_label) for migration in forward):
         return []
     state = executor._create_project_state(with_applied_migrations=True)
     findings = []
     for migration in forward:
-        findings.extend(lint_migration(migration, state, live_tables, connection))
+        if checksums.is_verified_app(migration.app_label):
+            findings.extend(lint_migration(migration, state, live_tables, connection))
         state = migration.mutate_state(state, preserve=True)
     return findings

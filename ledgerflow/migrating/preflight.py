@@ -80,7 +80,7 @@ def check_pending_tables_absent(executor, plan):
         existing = set(executor.connection.introspection.table_names(cursor))
         cursor.execute("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
         built_by_sqlx = cursor.fetchone()[0]
-    clashes = []
+    clashes, owners = [], []
     for migration, backwards in plan:
         if backwards:
             continue
@@ -93,6 +93,8 @@ def check_pending_tables_absent(executor, plan):
             table = options.get("db_table") or f"{migration.app_label}_{operation.name_lower}"
             if table in existing:
                 clashes.append(f"{table} ({migration.app_label}.{migration.name})")
+                if migration not in owners:
+                    owners.append(migration)
     if not clashes:
         return []
     if built_by_sqlx:
@@ -102,9 +104,15 @@ def check_pending_tables_absent(executor, plan):
             "`python manage.py adopt_sqlx`, which checks the whole schema before recording it"
         )
     else:
+        fake = "; ".join(
+            f"`python manage.py migrate {m.app_label} {m.name} --fake`" for m in owners
+        )
         how = (
-            "the database was built by other means; compare it with a migrated one "
-            "(`python manage.py schema_drift --against URL`) before recording anything"
+            "the database was built by other means, or by a run of an older version of this "
+            "tool that was interrupted before it recorded them (this version records each "
+            "migration in the transaction of its change). Compare the database with a migrated "
+            "one (`python manage.py schema_drift --against URL`); only if they match, record the "
+            f"migrations without running them: {fake}; then run migrate again"
         )
     return [
         f"pending migrations would create tables that already exist: {', '.join(clashes)}; {how}"

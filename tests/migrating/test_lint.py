@@ -93,8 +93,10 @@ def test_lf004_add_value_alone_in_a_non_atomic_migration_does_not(lint):
 
 
 def test_lf005_type_change_in_place_trips(lint):
-    to_text = migrations.AlterField("order", "broker_id", models.TextField())
-    assert lint(_migration([to_text])) == [("LF005", True)]
+    to_bigint = migrations.AlterField("order", "broker_id", models.BigIntegerField())
+    assert lint(_migration([to_bigint])) == [("LF005", True)]
+    narrower = migrations.AlterField("order", "broker_id", models.CharField(max_length=100))
+    assert lint(_migration([narrower])) == [("LF005", True)]
     raw = migrations.RunSQL("ALTER TABLE orders ALTER COLUMN amount TYPE numeric")
     assert lint(_migration([raw])) == [("LF005", True)]
 
@@ -104,6 +106,43 @@ def test_lf005_same_type_alteration_does_not(lint):
         "order", "broker_id", models.CharField(max_length=255, help_text="the broker")
     )
     assert lint(_migration([same])) == []
+
+
+def test_lf005_widening_a_varchar_does_not_since_the_table_is_not_rewritten(lint):
+    for field in (
+        models.CharField(max_length=1000),
+        models.CharField(max_length=None),
+        models.TextField(),
+    ):
+        assert lint(_migration([migrations.AlterField("order", "broker_id", field)])) == []
+
+
+def test_only_the_projects_own_migrations_are_judged(db):
+    """Django's own pending migrations (here: every one of ``auth``, with its tables live) are
+    trusted, so an interrupted first deploy can be resumed."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    from ledgerflow.migrating.lint import lint_plan
+
+    executor = MigrationExecutor(connection)
+    auth = [
+        (executor.loader.get_migration("auth", name), False)
+        for app, name in sorted(executor.loader.disk_migrations)
+        if app == "auth" and name != "0001_initial"
+    ]
+    assert lint_plan(auth, executor, connection) == []
+
+
+def test_lf006_raw_concurrent_index_sql_must_be_resumable(lint):
+    create = "CREATE INDEX CONCURRENTLY idx_orders_broker ON orders (broker_id)"
+    drop = "DROP INDEX CONCURRENTLY idx_orders_broker"
+    assert lint(_sql(create, atomic=False)) == [("LF006", True)]
+    assert lint(_sql(drop, atomic=False)) == [("LF006", True)]
+    resumable = (
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_orders_broker ON orders (broker_id)",
+        "DROP INDEX CONCURRENTLY IF EXISTS idx_orders_broker",
+    )
+    assert lint(_sql(*resumable, atomic=False)) == []
 
 
 def test_acknowledged_finding_is_a_note_not_an_error(lint):

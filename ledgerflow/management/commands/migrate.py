@@ -98,6 +98,7 @@ class Command(django_migrate.Command):
             if options["backup"] and forward and not options["fake"]:
                 self._backup(options)
             run_id = self._start_run(connection, waited)
+            executor.run_id = run_id
             self._executor = executor
             original = django_migrate.MigrationExecutor
             django_migrate.MigrationExecutor = self._make_executor
@@ -105,8 +106,6 @@ class Command(django_migrate.Command):
                 super().handle(*args, **options)
             finally:
                 django_migrate.MigrationExecutor = original
-            if executor.applied:
-                self._record_unrecorded(connection, executor)
             self._finish_run(connection, run_id, started, "succeeded", "")
         except BaseException as exc:
             if run_id is not None:
@@ -116,22 +115,6 @@ class Command(django_migrate.Command):
             raise
         finally:
             lock.release(connection)
-
-    def _record_unrecorded(self, connection, executor):
-        """Migrations applied before the ledger table existed (a fresh database) get their rows
-        now, with the timings this run measured; anything else applied is baselined."""
-        recorded = checksums.recorded_checksums(connection)
-        for app_label, name, duration_ms, lock_wait_ms in executor.applied:
-            if (app_label, name) not in recorded:
-                checksums.record_applied(
-                    connection,
-                    app_label,
-                    name,
-                    migration=executor.loader.disk_migrations[(app_label, name)],
-                    duration_ms=duration_ms,
-                    lock_wait_ms=lock_wait_ms,
-                )
-        checksums.baseline(connection, executor.loader)
 
     def _make_executor(self, connection, progress_callback=None):
         executor = self._executor
