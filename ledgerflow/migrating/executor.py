@@ -213,7 +213,7 @@ class SafeMigrationExecutor(MigrationExecutor):
         self._unrecorded = []
 
     def unapply_migration(self, state, migration, fake=False):
-        # Only reachable through `migrate --allow-backwards`, which the rollback command uses.
+        # The rollback command unapplies through here, after its data-loss guards.
         self._started, self._lock_wait = time.monotonic(), 0.0
         whole = self._one_transaction(migration, "unapply")
         with whole if migration.atomic else contextlib.nullcontext():

@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass
 
 from django.db import DatabaseError, OperationalError, connections, transaction
-from django.db.migrations.executor import MigrationExecutor
 
 from ledgerflow.db.urls import describe_target
-from ledgerflow.migrating import checksums, lock
+from ledgerflow.migrating import lock
 from ledgerflow.migrating.connection import use_direct_connection
+from ledgerflow.migrating.executor import SafeMigrationExecutor
 from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.planning import assess, build_plan, render
@@ -97,8 +97,6 @@ def _failure(connection, plan, atomic, exc, backup):
             )
         else:
             done = [m for m in plan.migrations if (m.app_label, m.name) not in remaining]
-            for migration in done:  # as a finished rollback would
-                checksums.forget_applied(connection, migration.app_label, migration.name)
             names = ", ".join(f"{m.app_label}.{m.name}" for m in done) or "none"
             lines.append(
                 f"The plan is not atomic: steps already unapplied: {names}; "
@@ -131,7 +129,9 @@ def rollback(
     connection = connections[using]
     where = describe_target(connection.settings_dict)
     with migration_lock(connection, write):
-        executor = MigrationExecutor(connection)
+        # Each migration's history and checksum rows go with its change (one transaction each
+        # when the plan as a whole cannot be one).
+        executor = SafeMigrationExecutor(connection)
         with connection.cursor() as cursor:
             migrations = select_migrations(executor, cursor)
         if not migrations:
@@ -186,8 +186,6 @@ def rollback(
                 executor.migrate(None, plan=[(migration, True) for migration in plan.migrations])
             except DatabaseError as exc:
                 raise RecoveryError(_failure(connection, plan, atomic, exc, backup)) from None
-            for migration in plan.migrations:
-                checksums.forget_applied(connection, migration.app_label, migration.name)
             with connection.cursor() as cursor:
                 remaining = set(applied_migrations(cursor))
             still = [m for m in plan.migrations if (m.app_label, m.name) in remaining]
