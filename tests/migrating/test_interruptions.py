@@ -6,8 +6,16 @@ exactly there — a session holds ``django_migrations`` so the INSERT of the his
 and then kill it, or let its lock timeout fire.
 """
 
+import os
+import shutil
 import signal
+import subprocess
+import sys
+import tempfile
 import threading
+
+import psycopg
+import pytest
 
 from tests.migrating.support import (
     MigrationsCopy,
@@ -18,7 +26,7 @@ from tests.migrating.support import (
     start_manage,
     wait_until,
 )
-from tests.support.databases import connect, scratch_database
+from tests.support.databases import REPO_ROOT, connect, manage, scratch_database
 
 FAST_RETRIES = {
     "MIGRATION_LOCK_TIMEOUT": "0.3",
@@ -223,3 +231,65 @@ def test_interrupted_non_atomic_migration_resumes_where_it_stopped(tmp_path):
         assert valid == [("idx_orders_amount", True), ("idx_orders_broker_id", True)]
         # Recorded with the checksum of the migration on disk, so the next run finds no edit.
         assert run_manage(db, "migrate", "--no-preflight", env=orders.env()).returncode == 0
+
+
+@pytest.fixture
+def private_server():
+    """A PostgreSQL cluster of the test's own, which it may crash: ``(url_for, stop, start)``."""
+    from ledgerflow.db import embedded
+
+    base = tempfile.mkdtemp(prefix="lf-crash-")
+    os.chmod(base, 0o755)  # the cluster runs as an unprivileged user when we are root
+    try:
+        embedded.ensure_running(base)
+    except embedded.EmbeddedDatabaseError as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"no PostgreSQL server binaries to start a private cluster: {exc}")
+    server_url = embedded.database_url(base).rsplit("/", 1)[0]
+    try:
+        yield (
+            lambda dbname: f"{server_url}/{dbname}",
+            lambda: embedded.stop(base, mode="immediate"),
+            lambda: embedded.ensure_running(base),
+        )
+    finally:
+        embedded.stop(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_server_stopped_at_a_history_row_leaves_nothing_unrecorded(private_server):
+    url_for, stop_immediately, start = private_server
+    url = url_for("ledgerflow")
+    assert manage("migrate", "contenttypes", database_url_value=url).returncode == 0
+    holder = psycopg.connect(url)
+    holder.execute("LOCK TABLE django_migrations IN EXCLUSIVE MODE")
+    child = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "manage.py"), "migrate", "sessions"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "LEDGERFLOW_ENV": "test", "DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with psycopg.connect(url, autocommit=True) as watcher:
+        waiting = wait_until(
+            lambda: watcher.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                "AND relation = 'django_migrations'::regclass"
+            ).fetchone()[0],
+            timeout=60,
+        )
+    assert waiting
+    stop_immediately()
+    child.communicate(timeout=120)
+    holder.close()
+    start()
+
+    assert child.returncode != 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('django_session')").fetchone() == (None,)
+    rerun = manage("migrate", database_url_value=url, check=False)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = conn.execute("SELECT name FROM django_migrations WHERE app = 'sessions'")
+        assert [row[0] for row in names] == ["0001_initial"]
