@@ -5,6 +5,8 @@ Three kinds of interruption, each on a fresh empty database:
 - ``boundary``: SIGKILL at each migration's history row. A session holds ``django_migrations``
   against writes, so the run stops right after a migration's DDL (deferred index SQL included);
   the holder lets the run through one migration at a time and kills it at the k-th stop.
+- ``boundary-server-stop``: the same stops, with ``pg_ctl stop -m immediate`` of a private
+  cluster instead of SIGKILL.
 - ``sigkill``: SIGKILL at evenly spaced moments over a cold run (start-up, inside migrations,
   between them, the post-migrate signals).
 - ``server-stop``: ``pg_ctl stop -m immediate`` of a private cluster at the same moments, then
@@ -23,6 +25,7 @@ commit made with ``git worktree add``), as the baseline beside this one.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -143,9 +146,9 @@ def _history_waiters(conn, dbname):
     ).fetchone()[0]
 
 
-def kill_at_boundary(checkout, target, dbname, k):
-    """Let the run record k-1 migrations, then SIGKILL it at the k-th history row. Returns
-    False when the run finished before reaching it."""
+def kill_at_boundary(checkout, target, dbname, k, server_stop=False):
+    """Let the run record k-1 migrations, then SIGKILL it (or stop the server under it) at the
+    k-th history row. Returns False when the run finished before reaching it."""
     url = target.url(dbname)
     command, env, cwd = migrate_command(checkout, url)
     command = [*command[:-1], "shell", "-c", CREATE_HISTORY_TABLE]
@@ -161,24 +164,21 @@ def kill_at_boundary(checkout, target, dbname, k):
                     return False
                 time.sleep(0.005)
             if stop == k:
-                child.send_signal(signal.SIGKILL)
-                child.wait()
+                interrupt(target, child, server_stop)
                 return True
             holder.commit()  # let this one record, and hold the table again for the next
             holder.execute("LOCK TABLE django_migrations IN EXCLUSIVE MODE")
     finally:
-        holder.close()
-        watcher.close()
+        for conn in (holder, watcher):
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
         if child.poll() is None:
             child.kill()
         child.wait()
     return True
 
 
-def kill_after(checkout, target, dbname, delay, server_stop):
-    child = start_migrate(checkout, target.url(dbname))
-    time.sleep(delay)
-    finished = child.poll() is not None
+def interrupt(target, child, server_stop):
     if server_stop:
         target.stop_immediately()
         child.wait(timeout=120)
@@ -186,6 +186,13 @@ def kill_after(checkout, target, dbname, delay, server_stop):
     else:
         child.send_signal(signal.SIGKILL)
         child.wait()
+
+
+def kill_after(checkout, target, dbname, delay, server_stop):
+    child = start_migrate(checkout, target.url(dbname))
+    time.sleep(delay)
+    finished = child.poll() is not None
+    interrupt(target, child, server_stop)
     return not finished
 
 
@@ -194,7 +201,9 @@ def measure(checkout, target, kind, points, reference):
     resumed = interrupted = 0
     failures = []
     duration = None
-    if kind != "boundary":
+    boundary = kind.startswith("boundary")
+    server_stop = kind.endswith("server-stop")
+    if not boundary:
         dbname = target.create()
         started = time.perf_counter()
         assert run_migrate(checkout, target.url(dbname)).returncode == 0
@@ -203,11 +212,11 @@ def measure(checkout, target, kind, points, reference):
     for point in range(1, points + 1):
         dbname = target.create()
         try:
-            if kind == "boundary":
-                hit = kill_at_boundary(checkout, target, dbname, point)
+            if boundary:
+                hit = kill_at_boundary(checkout, target, dbname, point, server_stop)
             else:
                 delay = duration * (point - 0.5) / points
-                hit = kill_after(checkout, target, dbname, delay, kind == "server-stop")
+                hit = kill_after(checkout, target, dbname, delay, server_stop)
             if not hit:
                 continue
             interrupted += 1
@@ -238,6 +247,7 @@ def main():
     parser.add_argument("--points", type=int, default=10, help="timed interruptions per kind")
     parser.add_argument("--boundaries", type=int, default=30, help="history rows to stop at")
     parser.add_argument("--checkout", action="append", default=[], help="another checkout")
+    parser.add_argument("--kind", action="append", help="only these interruptions")
     args = parser.parse_args()
     checkouts = [str(REPO_ROOT), *args.checkout]
     print(f"Machine: {machine()}; Python {sys.version.split()[0]}")
@@ -252,9 +262,12 @@ def main():
             for checkout in checkouts:
                 for kind, target, points in (
                     ("boundary", shared, args.boundaries),
+                    ("boundary-server-stop", private, args.boundaries),
                     ("sigkill", shared, args.points),
                     ("server-stop", private, args.points),
                 ):
+                    if args.kind and kind not in args.kind:
+                        continue
                     reference = reference_snapshot(checkout, target)
                     resumed, interrupted, failures = measure(
                         checkout, target, kind, points, reference
