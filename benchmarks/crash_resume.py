@@ -48,8 +48,16 @@ CREATE_HISTORY_TABLE = (
 )
 
 
+# Rows that migrate's post-migrate step writes, as a clean run leaves them.
+SEEDED_ROWS = (
+    "SELECT app_label || '.' || model FROM django_content_type ORDER BY 1",
+    "SELECT codename FROM auth_permission ORDER BY 1",
+)
+
+
 def snapshot(conninfo):
-    """The catalogue of every table of the database's schema, as comparable data."""
+    """The catalogue of every table of the database's schema, and the rows migrate seeds, as
+    comparable data."""
     from ledgerflow.db.introspection import schema_snapshot
 
     with psycopg.connect(conninfo) as conn, conn.cursor() as cursor:
@@ -58,14 +66,19 @@ def snapshot(conninfo):
             "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
         )
         tables = [row[0] for row in cursor.fetchall()]
-        return schema_snapshot(cursor, tables=tables)
+        catalogue = schema_snapshot(cursor, tables=tables)
+        seeded = [cursor.execute(sql).fetchall() for sql in SEEDED_ROWS]
+        return catalogue, seeded
 
 
 def problems(conninfo, reference):
     """What differs from a clean cold migrate; empty when the database converged."""
     found = []
-    if snapshot(conninfo) != reference:
+    catalogue, seeded = snapshot(conninfo)
+    if catalogue != reference[0]:
         found.append("catalogue differs from a clean migrate")
+    if seeded != reference[1]:
+        found.append("content types or permissions differ from a clean migrate")
     with psycopg.connect(conninfo) as conn:
         twice = conn.execute(
             "SELECT app, name FROM django_migrations GROUP BY app, name HAVING count(*) > 1"
