@@ -26,7 +26,7 @@ RULES = {
     "LF003": "builds an index on a live table without CONCURRENTLY",
     "LF004": "ALTER TYPE ... ADD VALUE is not alone in a non-atomic migration",
     "LF005": "changes a column's type in place",
-    "LF006": "a concurrent index statement a rerun cannot resume (no IF [NOT] EXISTS)",
+    "LF006": "a non-atomic statement a rerun cannot resume (no IF [NOT] EXISTS)",
 }
 
 # A table name, optionally schema-qualified, each part plain or "quoted".
@@ -42,9 +42,10 @@ _NOT_CODE = re.compile(
     re.S,
 )
 # Outside a transaction a killed migration stops half-way; its rerun must skip what is done.
-_UNRESUMABLE_CONCURRENTLY = re.compile(
+_UNRESUMABLE = re.compile(
     r"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?!IF\s+NOT\s+EXISTS\b)"
-    r"|DROP\s+INDEX\s+CONCURRENTLY\s+(?!IF\s+EXISTS\b))",
+    r"|DROP\s+INDEX\s+CONCURRENTLY\s+(?!IF\s+EXISTS\b)"
+    r"|ALTER\s+TYPE\s+\S+\s+ADD\s+VALUE\s+(?!IF\s+NOT\s+EXISTS\b))",
     re.I,
 )
 _ADD_VALUE = re.compile(r"\bALTER\s+TYPE\s+\S+\s+ADD\s+VALUE\b", re.I)
@@ -320,12 +321,13 @@ def lint_migration(migration, state, live_tables, connection):
                         "ALTER TYPE ... ADD VALUE must be the only operation of a migration "
                         "with atomic = False",
                     )
-                if not migration.atomic and _UNRESUMABLE_CONCURRENTLY.search(statement):
+                if not migration.atomic and _UNRESUMABLE.search(statement):
                     add(
                         "LF006",
                         "a rerun after an interruption fails on what this statement already "
-                        "built or dropped; write CREATE INDEX CONCURRENTLY IF NOT EXISTS / DROP "
-                        f"INDEX CONCURRENTLY IF EXISTS: {' '.join(statement.split())[:120]}",
+                        "did; write CREATE INDEX CONCURRENTLY IF NOT EXISTS, DROP INDEX "
+                        "CONCURRENTLY IF EXISTS, ADD VALUE IF NOT EXISTS: "
+                        f"{' '.join(statement.split())[:120]}",
                     )
                 for rule, text, sql_table in _sql_findings(statement):
                     # A table the plan creates is new, as for the operations above.

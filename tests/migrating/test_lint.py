@@ -79,7 +79,7 @@ def test_lf003_concurrent_index_does_not(lint):
     assert lint(_migration([migrations.AddIndex("order", index)]), new_tables=True) == []
 
 
-ADD_VALUE = "ALTER TYPE order_status ADD VALUE 'refunded'"
+ADD_VALUE = "ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'refunded'"
 
 
 def test_lf004_add_value_in_an_atomic_or_shared_migration_trips(lint):
@@ -138,6 +138,8 @@ def test_lf006_raw_concurrent_index_sql_must_be_resumable(lint):
     drop = "DROP INDEX CONCURRENTLY idx_orders_broker"
     assert lint(_sql(create, atomic=False)) == [("LF006", True)]
     assert lint(_sql(drop, atomic=False)) == [("LF006", True)]
+    bare_add_value = "ALTER TYPE order_status ADD VALUE 'refunded'"
+    assert lint(_sql(bare_add_value, atomic=False)) == [("LF006", True)]
     resumable = (
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_orders_broker ON orders (broker_id)",
         "DROP INDEX CONCURRENTLY IF EXISTS idx_orders_broker",
