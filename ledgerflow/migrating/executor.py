@@ -138,8 +138,22 @@ class SafeMigrationExecutor(MigrationExecutor):
         if callback:
             callback(f"{action}_success", migration, False)
 
+    def _history_keys(self, migration):
+        """``(app, name, migration)`` of each history row ``migration`` writes: a squash writes
+        the rows of the migrations it replaces, as Django's recorder does."""
+        if not migration.replaces:
+            return [(migration.app_label, migration.name, migration)]
+        return [
+            (app_label, name, self.loader.disk_migrations.get((app_label, name), migration))
+            for app_label, name in migration.replaces
+        ]
+
     def _unrecorded_keys(self):
-        return {(migration.app_label, migration.name) for migration, *_ in self._unrecorded}
+        return {
+            (app_label, name)
+            for migration, *_ in self._unrecorded
+            for app_label, name, _ in self._history_keys(migration)
+        }
 
     def _retryable(self, migration):
         # Inside a caller's transaction a failed statement aborts that transaction: no retry.
@@ -198,14 +212,15 @@ class SafeMigrationExecutor(MigrationExecutor):
             # Applied by an earlier, interrupted run before the ledger existed: baselined now.
             checksums.baseline(self.connection, self.loader, skip=self._unrecorded_keys())
         for pending, pending_duration_ms, pending_lock_wait_ms in self._unrecorded:
-            checksums.record_applied(
-                self.connection,
-                pending.app_label,
-                pending.name,
-                migration=pending,
-                duration_ms=pending_duration_ms,
-                lock_wait_ms=pending_lock_wait_ms,
-            )
+            for app_label, name, recorded in self._history_keys(pending):
+                checksums.record_applied(
+                    self.connection,
+                    app_label,
+                    name,
+                    migration=recorded,
+                    duration_ms=pending_duration_ms,
+                    lock_wait_ms=pending_lock_wait_ms,
+                )
         if self.run_id is not None:
             MigrateRun.objects.using(self.connection.alias).filter(id=self.run_id).update(
                 applied_count=F("applied_count") + len(self._unrecorded)
@@ -218,7 +233,8 @@ class SafeMigrationExecutor(MigrationExecutor):
         whole = self._one_transaction(migration, "unapply")
         with whole if migration.atomic else contextlib.nullcontext():
             state = super().unapply_migration(state, migration, fake=fake)
-            checksums.forget_applied(self.connection, migration.app_label, migration.name)
+            for app_label, name, _ in self._history_keys(migration):
+                checksums.forget_applied(self.connection, app_label, name)
         self._log(migration, "unapplied")
         return state
 

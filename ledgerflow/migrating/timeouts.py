@@ -6,8 +6,11 @@ service's transaction while every later query of the services queues behind the 
 atomic migrations only.
 """
 
+import contextlib
+
 import psycopg
 from django.conf import settings
+from django.db import Error as DjangoDatabaseError
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
@@ -40,21 +43,40 @@ def _ms(seconds):
     return round(seconds * 1000)
 
 
-def apply_session_timeouts(connection):
-    """Set ``lock_timeout`` and ``statement_timeout`` for the rest of ``connection``'s session."""
+_SESSION_SETTINGS = ("lock_timeout", "statement_timeout", "client_connection_check_interval")
+
+
+@contextlib.contextmanager
+def session_timeouts(connection):
+    """``lock_timeout`` and ``statement_timeout`` for the block, on ``connection``'s session; the
+    previous values are put back afterwards, so a caller's connection (``call_command``) is left
+    as it was."""
+    names = _SESSION_SETTINGS if connection.pg_version >= 140000 else _SESSION_SETTINGS[:2]
+    wanted = {
+        "lock_timeout": f"{_ms(settings.MIGRATION_LOCK_TIMEOUT)}ms",
+        "statement_timeout": f"{_ms(settings.MIGRATION_STATEMENT_TIMEOUT)}ms",
+        # A killed migrate's backend would otherwise finish its statement before noticing the
+        # client is gone, holding the advisory lock and table locks meanwhile.
+        "client_connection_check_interval": "1s",
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, false), "
-            "set_config('statement_timeout', %s, false)",
-            [
-                f"{_ms(settings.MIGRATION_LOCK_TIMEOUT)}ms",
-                f"{_ms(settings.MIGRATION_STATEMENT_TIMEOUT)}ms",
-            ],
-        )
-        if connection.pg_version >= 140000:
-            # A killed migrate's backend would otherwise finish its statement before noticing the
-            # client is gone, holding the advisory lock and table locks meanwhile.
-            cursor.execute("SELECT set_config('client_connection_check_interval', '1s', false)")
+        cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in names))
+        previous = dict(zip(names, cursor.fetchone(), strict=True))
+        _set(cursor, {name: wanted[name] for name in names})
+    try:
+        yield
+    finally:
+        # A lost connection took the settings with it; a failed transaction must end first.
+        if connection.connection is not None and not connection.needs_rollback:
+            with contextlib.suppress(DjangoDatabaseError), connection.cursor() as cursor:
+                _set(cursor, previous)
+
+
+def _set(cursor, values):
+    cursor.execute(
+        "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in values),
+        [item for pair in values.items() for item in pair],
+    )
 
 
 def sqlstate(exc):

@@ -113,3 +113,30 @@ def test_migrating_one_app_checks_only_what_it_will_apply():
         assert result.returncode == 0, result.stderr
         assert applied(db, "accounts") == ["0001_create_accounts"]
         assert applied(db, "users") == []
+
+
+def test_plan_of_a_backward_target_is_shown_not_refused():
+    with scratch_database() as db:
+        assert run_manage(db, "migrate").returncode == 0
+
+        result = run_manage(db, "migrate", "users", "zero", "--plan")
+
+        assert result.returncode == 0, result.stderr
+        assert (
+            "Undo Create model User" in result.stdout or "users.0001_create_users" in result.stdout
+        )
+        assert applied(db, "users") == ["0001_create_users"]
+
+
+def test_fake_backwards_edits_only_the_history():
+    with scratch_database() as db:
+        assert run_manage(db, "migrate").returncode == 0
+
+        result = run_manage(db, "migrate", "users", "zero", "--fake")
+
+        assert result.returncode == 0, result.stderr
+        assert applied(db, "users") == []
+        assert query(db, "SELECT to_regclass('users')::text") == [("users",)]
+        assert query(
+            db, "SELECT count(*) FROM ledgerflow_migration_checksums WHERE app = 'users'"
+        ) == [(0,)]

@@ -71,25 +71,31 @@ class Command(django_migrate.Command):
         wait = options["lock_wait_timeout"]
         if wait is not None and not (math.isfinite(wait) and wait >= 0):
             raise CommandError("--lock-wait-timeout must be a number of seconds, 0 or more.")
+        if options["plan"] or options["check_unapplied"]:
+            return super().handle(*args, **options)  # read-only: no lock, no bookkeeping
         if options["app_label"]:
             # A named target is checked before the lock and any backup: a typo costs nothing.
             executor = SafeMigrationExecutor(connection)
             plan = executor.migration_plan(self._targets(executor, options))
             self._refuse_backwards(plan, options)
-        if options["plan"] or options["check_unapplied"]:
-            return super().handle(*args, **options)  # read-only: no lock, no bookkeeping
 
         waited = lock.acquire(connection, timeout=options["lock_wait_timeout"], report=self._say)
         self._waited = waited
         run_id = None
         started = time.monotonic()
+        session = contextlib.ExitStack()
         try:
             if waited >= 0.5 and self.verbosity:
                 self._say(f"Got the migration lock after {waited:.1f}s.")
-            timeouts.apply_session_timeouts(connection)
+            session.enter_context(timeouts.session_timeouts(connection))
             # Another run may have applied migrations while we waited: reload what is applied.
             executor = SafeMigrationExecutor(connection, report=self._say)
             plan = executor.migration_plan(self._targets(executor, options))
+            if not executor.loader.replace_migrations:
+                # Planning to a migration a squash replaced rebuilt the graph without squashes;
+                # Django's command checks conflicts on the graph it is given, so restore it.
+                executor.loader.replace_migrations = True
+                executor.loader.build_graph()
             # Checked again: another run may have moved the database while this one waited.
             self._refuse_backwards(plan, options)
             forward = [(migration, False) for migration, backwards in plan if not backwards]
@@ -114,6 +120,7 @@ class Command(django_migrate.Command):
                     self._finish_run(connection, run_id, started, "failed", str(exc)[:2000])
             raise
         finally:
+            session.close()
             lock.release(connection)
 
     def _make_executor(self, connection, progress_callback=None):
@@ -143,7 +150,7 @@ class Command(django_migrate.Command):
         if name == "zero":
             return [(app_label, None)]
         try:
-            return [(app_label, executor.loader.get_migration_by_prefix(app_label, name).name)]
+            target = (app_label, executor.loader.get_migration_by_prefix(app_label, name).name)
         except AmbiguityError:
             raise CommandError(
                 f"More than one migration matches '{name}' in app '{app_label}'. "
@@ -153,10 +160,15 @@ class Command(django_migrate.Command):
             raise CommandError(
                 f"Cannot find a migration matching '{name}' from app '{app_label}'."
             ) from None
+        # As Django's own command: a partially applied squash is not in the graph; its last
+        # replaced migration stands for it.
+        if target not in executor.loader.graph.nodes and target in executor.loader.replacements:
+            target = executor.loader.replacements[target].replaces[-1]
+        return [target]
 
     def _refuse_backwards(self, plan, options):
-        if options["allow_backwards"]:
-            return
+        if options["allow_backwards"] or options["fake"]:
+            return  # --fake only edits the history: no table or row is touched
         undo = [f"{m.app_label}.{m.name}" for m, backwards in plan if backwards]
         if undo:
             raise CommandError(
