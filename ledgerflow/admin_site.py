@@ -7,8 +7,9 @@ also serves the read-only migrations console (``ledgerflow.console``).
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.core.validators import ProhibitNullCharactersValidator
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, re_path, reverse
@@ -83,11 +84,19 @@ class ReadOnlyPages:
         }
 
     def _lookup(self, key):
-        """``key`` (strings from the URL) as field values; ``None`` when one cannot convert."""
-        try:
-            return {name: self.opts.get_field(name).to_python(key[name]) for name in key}
-        except Exception:
-            return None
+        """``key`` (strings from the URL) as field values; ``None`` when one cannot be a value of
+        its column (not a number, out of the column's range, too long, or holding a NUL byte,
+        which PostgreSQL refuses in text: a 500), so no query runs for it."""
+        lookup = {}
+        for name, text in key.items():
+            field = self.opts.get_field(name)
+            try:
+                ProhibitNullCharactersValidator()(text)
+                lookup[name] = field.to_python(text)
+                field.run_validators(lookup[name])
+            except ValidationError:
+                return None
+        return lookup
 
     def list_view(self, request):
         if not self.has_view_permission(request):
