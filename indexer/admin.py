@@ -58,6 +58,8 @@ class DepositEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     exact_search_fields = ("order_id", "transaction_hash")
     search_help_text = "Exact match on order id or transaction hash."
     ordering = ("-id",)
+    # chain_id and processed are indexed, but hold few values: a page sorted by one of them
+    # sorts every event of one value.
     sortable_by = ("id", "block_number")
     readonly_fields = ("order_link", "chain_state_link")
     key_lookups = ("order_id",)  # an order's "deposits" link

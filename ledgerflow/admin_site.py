@@ -2,20 +2,41 @@
 
 Django 5.2's admin rejects models with a ``CompositePrimaryKey`` (``chain_states``). Such a model
 gets a list and a detail page here, inside the admin's look, navigation and staff login. The site
-also serves the read-only migrations console (``ledgerflow.console``).
+also serves the read-only migrations console (``ledgerflow.console``), and on every page drops a
+search term or sort order too long to parse (``QUERY_VALUE_MAX_LENGTH``).
 """
 
-from django.contrib import admin
+import functools
+
+from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.core.validators import ProhibitNullCharactersValidator
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, re_path, reverse
 from django.utils.text import capfirst
 
 # The console sits in the index under the project app; it has no model of its own.
 CONSOLE_APP_LABEL = "ledgerflow"
+
+# Longer than any value a search can match (the searched columns hold at most 255 characters)
+# and than any sort order the column headers write. A longer ``q`` or ``o`` is dropped before the
+# changelist parses it: a megabyte of ``o`` took 15 s of CPU, and the page repeats both values in
+# every link it renders.
+QUERY_VALUE_MAX_LENGTH = 300
+OVERLONG_QUERY_VALUE = {
+    SEARCH_VAR: (
+        "The search term is {length:,} characters long; a search takes at most {limit} (no "
+        "searched column holds a longer value). Nothing was searched: enter a shorter term."
+    ),
+    ORDER_VAR: (
+        "The sort order in the address (o=) is {length:,} characters long, over the limit of "
+        "{limit}. It was ignored: the list is in its default order."
+    ),
+}
 
 
 class ReadOnlyPages:
@@ -83,11 +104,19 @@ class ReadOnlyPages:
         }
 
     def _lookup(self, key):
-        """``key`` (strings from the URL) as field values; ``None`` when one cannot convert."""
-        try:
-            return {name: self.opts.get_field(name).to_python(key[name]) for name in key}
-        except Exception:
-            return None
+        """``key`` (strings from the URL) as field values; ``None`` when one cannot be a value of
+        its column (not a number, out of the column's range, too long, or holding a NUL byte,
+        which PostgreSQL refuses in text: a 500), so no query runs for it."""
+        lookup = {}
+        for name, text in key.items():
+            field = self.opts.get_field(name)
+            try:
+                ProhibitNullCharactersValidator()(text)
+                lookup[name] = field.to_python(text)
+                field.run_validators(lookup[name])
+            except ValidationError:
+                return None
+        return lookup
 
     def list_view(self, request):
         if not self.has_view_permission(request):
@@ -147,6 +176,34 @@ class LedgerFlowAdminSite(admin.AdminSite):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._readonly_pages = {}
+
+    def admin_view(self, view, cacheable=False):
+        return super().admin_view(self._dropping_overlong_query_values(view), cacheable)
+
+    @staticmethod
+    def _dropping_overlong_query_values(view):
+        """``view``, except that a ``q`` or ``o`` over ``QUERY_VALUE_MAX_LENGTH`` redirects to the
+        same page without it, with a message saying what was dropped."""
+
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            lengths = {
+                name: max(map(len, request.GET.getlist(name)), default=0)
+                for name in OVERLONG_QUERY_VALUE
+            }
+            overlong = {name: n for name, n in lengths.items() if n > QUERY_VALUE_MAX_LENGTH}
+            if not overlong:
+                return view(request, *args, **kwargs)
+            query = request.GET.copy()
+            for name, length in overlong.items():
+                del query[name]
+                text = OVERLONG_QUERY_VALUE[name]
+                messages.error(request, text.format(length=length, limit=QUERY_VALUE_MAX_LENGTH))
+            return HttpResponseRedirect(
+                f"{request.path}?{query.urlencode()}" if query else request.path
+            )
+
+        return wrapper
 
     def register_readonly_pages(self, model, **options):
         self._readonly_pages[model] = ReadOnlyPages(self, model, **options)

@@ -60,6 +60,7 @@ class OrderAdmin(LargeTableAdmin):
     exact_search_fields = ("order_id", "account_id")
     search_help_text = "Exact match on order id or account (Telegram id)."
     ordering = ("-created_at",)
+    # status is indexed too, but holds four values: a page sorted by it sorts every order of one.
     sortable_by = ("order_id", "created_at")
     fields = (
         "order_id",

@@ -12,7 +12,7 @@ import json
 from django.contrib import admin
 from django.contrib.admin.filters import FieldListFilter
 from django.contrib.admin.utils import get_fields_from_path, quote
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
@@ -130,9 +130,40 @@ class KnownChoicesListFilter(admin.ChoicesFieldListFilter):
 
 
 class LargeTableChangeList(ChangeList):
-    """Reverses the change URL once per page, not once per row."""
+    """Sorts only by the admin's ``sortable_by`` columns; reverses the change URL once per page,
+    not once per row."""
 
     _placeholder = "__ledgerflow_pk__"
+
+    def get_ordering(self, request, queryset):
+        # Django's ChangeList sorts by any list_display column ``?o=`` names: ``sortable_by`` only
+        # hides the header's link. ``?o=2`` on orders sorted a million rows by ``amount``, which
+        # no index holds. Entries naming other columns are dropped, as Django drops unknown
+        # indexes; with none left the page keeps its default order. The headers read the same
+        # cleaned value.
+        kept = [entry for entry in self.params.get(ORDER_VAR, "").split(".") if self._sorts(entry)]
+        if kept:
+            self.params[ORDER_VAR] = ".".join(kept)
+        else:
+            self.params.pop(ORDER_VAR, None)
+        return super().get_ordering(request, queryset)
+
+    def _sorts(self, entry):
+        """Whether an ``o`` entry (``3`` or ``-3``) names a column of ``sortable_by``."""
+        try:
+            index = int(entry.removeprefix("-"))
+        except ValueError:
+            return False
+        return 0 <= index < len(self.list_display) and self.list_display[index] in self.sortable_by
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        # PostgreSQL refuses a NUL byte in a text parameter (a 500 when the page runs the query,
+        # e.g. ``?order_id=%00``); no row holds one. The queryset has not run yet.
+        values = self.get_filters_params().values()
+        if any("\x00" in value for value_list in values for value in value_list):
+            return queryset.none()
+        return queryset
 
     def url_for_result(self, result):
         if not hasattr(self, "_change_url"):
@@ -160,6 +191,9 @@ class LargeTableAdmin(admin.ModelAdmin):
     list_max_show_all = 200
     change_list_template = "admin/ledgerflow/console/large_change_list.html"
     exact_search_fields = ()
+    # Columns an index gives in order (a page is an index range, not a sort of the table); no
+    # other column sorts, whatever ``?o=`` says (see ``LargeTableChangeList.get_ordering``).
+    sortable_by = ()
     # Indexed columns other pages link to with ``?column=value``; with the list filters' own
     # parameters, the only lookups the query string may carry (see ``lookup_allowed``).
     key_lookups = ()

@@ -147,3 +147,56 @@ def test_every_link_with_a_query_on_the_pages_opens(staff_client, rows):
     assert any(
         url.startswith("indexer/depositevent/?chain_id=8453&contract_address=") for url in linked
     )
+
+
+@pytest.mark.parametrize(
+    ("url_name", "query"),
+    [
+        (ORDERS, "?order_id=%00"),
+        (ORDERS, "?account_id=42%0042"),
+        (EVENTS, "?order_id=%00"),
+        (EVENTS, "?chain_id=8453&contract_address=%00"),
+        (ORDERS, "?order_id=ord-linked&status__exact=pending%00"),
+    ],
+)
+def test_a_nul_byte_in_a_linked_key_lists_nothing_instead_of_a_500(
+    staff_client, rows, url_name, query
+):
+    # PostgreSQL refuses NUL in a text parameter: the page's query failed with a DataError.
+    assert results(staff_client, url_name, query) == []
+
+
+OVERLONG = "2." * 500_000  # a megabyte
+
+
+@pytest.mark.parametrize(
+    "url_name", [ORDERS, EVENTS, USERS, ACCOUNTS, "admin:auth_user_changelist"]
+)
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("o", OVERLONG, "The sort order in the address (o=) is 1,000,000 characters long"),
+        ("q", "0" * 1_000_000, "The search term is 1,000,000 characters long"),
+        ("q", "0" * 301, "The search term is 301 characters long"),
+    ],
+)
+def test_an_overlong_search_or_sort_order_is_dropped_before_any_query(
+    staff_client, rows, url_name, name, value, message
+):
+    url = reverse(url_name)
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url, {name: value, "p": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{url}?p=1"
+    # Only the session and the staff user were read: nothing of the listed table.
+    assert len(queries) == 2, [q["sql"][:80] for q in queries]
+    shown = [str(m) for m in staff_client.get(response["Location"]).context["messages"]]
+    assert len(shown) == 1
+    assert shown[0].startswith(message)
+
+
+def test_the_longest_search_term_still_searches(staff_client, rows):
+    term = "x" * 300
+    OrderFactory(order_id=term[:255])
+    assert results(staff_client, ORDERS, f"?q={term}") == []
+    assert results(staff_client, ORDERS, f"?q={term[:255]}&o=-1.2.3.4.5.6") != []
