@@ -26,7 +26,8 @@ LEDGERFLOW_FUNCTIONS = ("update_updated_at_column",)
 # (fillfactor, autovacuum_enabled, also those of the TOAST table, as ``toast.<name>``) change
 # how rows are packed and whether dead ones are ever cleaned up. The owner's privileges that are
 # gone from the table's ACL: revoking its own INSERT from the owner stops every writer that
-# connects as it.
+# connects as it. Then the privileges held by anyone else (PUBLIC is every role); a NULL ACL is
+# the default, the owner's privileges only, which aclexplode(NULL) turns into no rows.
 _TABLES = """
 SELECT c.relname, c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
        ARRAY(SELECT i.inhparent::regclass::text FROM pg_inherits i
@@ -42,25 +43,16 @@ SELECT c.relname, c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
              WHERE c.relacl IS NOT NULL
              EXCEPT
              SELECT a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee = c.relowner
-             ORDER BY 1)
+             ORDER BY 1),
+       (SELECT json_object_agg(grantee, privileges ORDER BY grantee) FROM (
+            SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+                   array_agg(DISTINCT a.privilege_type ORDER BY a.privilege_type)
+            FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner GROUP BY 1
+        ) AS grants (grantee, privileges))
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s)
 ORDER BY c.relname
-"""
-
-# Privileges held by anyone but the owner (PUBLIC is every role). A NULL ACL is the default:
-# the owner's privileges only, which aclexplode(NULL) turns into no rows here.
-_GRANTS = """
-SELECT c.relname,
-       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
-       array_agg(DISTINCT a.privilege_type ORDER BY a.privilege_type)
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL aclexplode(c.relacl) a
-WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s) AND a.grantee <> c.relowner
-GROUP BY 1, 2
-ORDER BY 1, 2
 """
 
 # format_type() drops a column's collation, yet a collation changes comparisons, ordering and
@@ -208,7 +200,7 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
 
     snapshot = {"tables": {}, "enums": {}, "functions": {}, "sequences": {}}
     for table, persistence, row_security, forced, parents, children, *rest in rows(_TABLES):
-        storage_parameters, owner_revoked = rest
+        storage_parameters, owner_revoked, grants = rest
         snapshot["tables"][table] = {
             **_empty_table(),
             "persistence": PERSISTENCE.get(persistence, persistence),
@@ -221,9 +213,8 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
             snapshot["tables"][table]["storage_parameters"] = list(storage_parameters)
         if owner_revoked:
             snapshot["tables"][table]["owner_revoked"] = list(owner_revoked)
-    for table, grantee, privileges in rows(_GRANTS):
-        grants = snapshot["tables"].setdefault(table, _empty_table()).setdefault("grants", {})
-        grants[grantee] = list(privileges)
+        if grants:
+            snapshot["tables"][table]["grants"] = grants
     for table, _num, name, type_, notnull, default, identity, generated, *rest in rows(_COLUMNS):
         collation, storage, type_storage, compression = rest
         column = {

@@ -263,6 +263,31 @@ def test_grant_to_a_service_role_is_a_note_not_drift(db):
     ]
 
 
+def test_sequence_this_role_may_not_read_is_a_note_not_a_failure(db):
+    role = f"lf_monitor_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE ROLE {role}; GRANT SELECT ON django_migrations TO {role}; SET ROLE {role}"
+        )
+    notes = []
+
+    try:
+        differences = detect_drift(connection, notes=notes)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+    assert differences == []
+    assert [(n.kind, n.name, n.description) for n in notes] == [
+        (
+            "sequence",
+            "deposit_events_id_seq",
+            "position not checked: this role may not read deposit_events_id_seq and "
+            "deposit_events.id",
+        )
+    ]
+
+
 def test_differences_are_json_serialisable(db):
     with connection.cursor() as cursor:
         cursor.execute("DROP INDEX idx_orders_status")
