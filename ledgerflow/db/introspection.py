@@ -19,6 +19,8 @@ import dataclasses
 LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
 LEDGERFLOW_ENUMS = ("order_status",)
 LEDGERFLOW_FUNCTIONS = ("update_updated_at_column",)
+# How a snapshot names the grantee that stands for every role.
+PUBLIC = "PUBLIC"
 
 # Table-wide properties that change how the services' SQL behaves: UNLOGGED tables lose their
 # rows on a crash; row level security filters or refuses rows; a parent's queries also read
@@ -399,19 +401,15 @@ def grant_notes(expected, actual):
             left, right = wanted.get(role, []), found.get(role, [])
             if left == right:
                 continue
-            holds = f"holds {_phrase(right)}" if right else "holds nothing"
-            notes.append(
-                Difference(
-                    "grant",
-                    table,
-                    f"{role} {holds}, which the migrations do not grant (a deployment's grant: "
-                    "a note, not drift)"
-                    if not left
-                    else f"{role} {holds}, expected {_phrase(left)} (a note, not drift)",
-                    expected=left,
-                    actual=right,
+            holds = f"{role} holds {_phrase(right) if right else 'nothing'}"
+            if left:
+                description = f"{holds}, expected {_phrase(left)} (a note, not drift)"
+            else:
+                description = (
+                    f"{holds}, which the migrations do not grant (a deployment's grant: a note, "
+                    "not drift)"
                 )
-            )
+            notes.append(Difference("grant", table, description, expected=left, actual=right))
     return notes
 
 
@@ -475,8 +473,6 @@ def sequence_positions(cursor, snapshot):
             )
     return differences, notes
 
-
-PUBLIC = "PUBLIC"
 
 # Table and function properties: how a change reads. Other fields say "<field> differs: ...".
 TABLE_PROPERTIES = ("persistence", "row_security", "force_row_security", "inherits", "inherited_by")
@@ -642,7 +638,8 @@ def _compare_column(table, name, expected, actual):
             # Adding a missing default changes no row and takes only a brief lock.
             fix = f"{alter} SET DEFAULT {left};"
         elif field == "storage":
-            # Storage and compression apply to values written from now on: no row is rewritten.
+            # Storage and compression apply to values written from now on: no row is rewritten
+            # and, as for a default, the lock is brief.
             description = (
                 f"storage is {_storage_phrase(right, left)}, "
                 f"expected {_storage_phrase(left, right)}"
@@ -673,8 +670,9 @@ def _storage_phrase(storage, other):
 
 def _compare_storage_parameters(kind, name, alter, expected, actual):
     """A difference in storage parameters, with the ``ALTER TABLE|INDEX`` that restores them:
-    RESET what is unexpected, SET what differs. Neither rewrites rows nor blocks reads or
-    writes (SHARE UPDATE EXCLUSIVE); the new values apply to pages written from then on."""
+    RESET what is unexpected, SET what differs. No row is rewritten (the values apply to pages
+    written from then on), and fillfactor and the autovacuum settings take only a SHARE UPDATE
+    EXCLUSIVE lock, which lets reads and writes go on."""
     left, right = expected.get("storage_parameters", []), actual.get("storage_parameters", [])
     if left == right:
         return []

@@ -1,12 +1,16 @@
 """Drift detection: each hand edit named, a clean database reports nothing, nothing is written."""
 
+import copy
 import json
 import uuid
 
 import pytest
 from django.db import connection
 
+from ledgerflow.db.introspection import compare_snapshots, grant_notes
+from ledgerflow.schema import expected
 from ledgerflow.schema.drift import detect_drift
+from ledgerflow.schema.states import head_state
 from tests.schema.behaviour_edits import BEHAVIOUR_EDITS
 from tests.schema.legacy import build_legacy_database, execute
 from tests.support.databases import connect, database_url, manage, scratch_database
@@ -260,6 +264,21 @@ def test_grant_to_a_service_role_is_a_note_not_drift(db):
             "a note, not drift)",
             None,
         )
+    ]
+
+
+def test_grants_to_other_roles_that_differ_between_two_databases_are_notes():
+    head = expected.stored().snapshot_for(head_state())
+    reference = copy.deepcopy(head)
+    reference["tables"]["orders"]["grants"] = {"billing": ["SELECT"], "PUBLIC": ["SELECT"]}
+    other = copy.deepcopy(head)
+    other["tables"]["orders"]["grants"] = {"billing": ["SELECT", "UPDATE"], "PUBLIC": ["SELECT"]}
+
+    notes = grant_notes(reference, other)
+
+    assert compare_snapshots(reference, other) == []
+    assert [(n.kind, n.name, n.description) for n in notes] == [
+        ("grant", "orders", "billing holds SELECT, UPDATE, expected SELECT (a note, not drift)")
     ]
 
 
