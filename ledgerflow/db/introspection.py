@@ -7,8 +7,11 @@ and, where one exists, SQL that repairs it without dropping or rewriting anythin
 (``ledgerflow.schema.drift``) and the sqlx takeover (``ledgerflow.schema.takeover``).
 
 Only the five LedgerFlow tables are read (their columns, constraints, indexes, triggers, rules,
-policies and table properties), with the ``order_status`` enum, the functions named
-``update_updated_at_column`` and the tables' sequences; other objects in the database are not.
+policies, table properties, storage parameters and privileges), with the ``order_status`` enum,
+the functions named ``update_updated_at_column`` and the tables' sequences; other objects in the
+database are not. Properties the migrations never set (a collation, column storage or compression
+other than the type's default, storage parameters, privileges other than the owner's defaults)
+appear in a snapshot only when they are set, so the stored expectations name none of them.
 """
 
 import dataclasses
@@ -16,16 +19,38 @@ import dataclasses
 LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
 LEDGERFLOW_ENUMS = ("order_status",)
 LEDGERFLOW_FUNCTIONS = ("update_updated_at_column",)
+# How a snapshot names the grantee that stands for every role.
+PUBLIC = "PUBLIC"
 
 # Table-wide properties that change how the services' SQL behaves: UNLOGGED tables lose their
 # rows on a crash; row level security filters or refuses rows; a parent's queries also read
-# (and its UPDATE/DELETE also change) the rows of tables that inherit from it.
+# (and its UPDATE/DELETE also change) the rows of tables that inherit from it. Storage parameters
+# (fillfactor, autovacuum_enabled, also those of the TOAST table, as ``toast.<name>``) change
+# how rows are packed and whether dead ones are ever cleaned up. The owner's privileges that are
+# gone from the table's ACL: revoking its own INSERT from the owner stops every writer that
+# connects as it. Then the privileges held by anyone else (PUBLIC is every role); a NULL ACL is
+# the default, the owner's privileges only, which aclexplode(NULL) turns into no rows.
 _TABLES = """
 SELECT c.relname, c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
        ARRAY(SELECT i.inhparent::regclass::text FROM pg_inherits i
              WHERE i.inhrelid = c.oid ORDER BY i.inhseqno),
        ARRAY(SELECT i.inhrelid::regclass::text FROM pg_inherits i
-             WHERE i.inhparent = c.oid ORDER BY 1)
+             WHERE i.inhparent = c.oid ORDER BY 1),
+       ARRAY(SELECT option FROM unnest(c.reloptions) option
+             UNION ALL
+             SELECT 'toast.' || option FROM pg_class toast, unnest(toast.reloptions) option
+             WHERE toast.oid = c.reltoastrelid
+             ORDER BY 1),
+       ARRAY(SELECT d.privilege_type FROM aclexplode(acldefault('r', c.relowner)) d
+             WHERE c.relacl IS NOT NULL
+             EXCEPT
+             SELECT a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee = c.relowner
+             ORDER BY 1),
+       (SELECT json_object_agg(grantee, privileges ORDER BY grantee) FROM (
+            SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+                   array_agg(DISTINCT a.privilege_type ORDER BY a.privilege_type)
+            FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner GROUP BY 1
+        ) AS grants (grantee, privileges))
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s)
@@ -34,11 +59,15 @@ ORDER BY c.relname
 
 # format_type() drops a column's collation, yet a collation changes comparisons, ordering and
 # (when nondeterministic) which values a unique key treats as equal. It is read only when it is
-# not the type's own default, so ordinary columns carry no collation entry at all.
+# not the type's own default, so ordinary columns carry no collation entry at all. Storage
+# (PLAIN keeps long values in the row, where they no longer fit; EXTERNAL stops compressing
+# them) and compression are read the same way: only when not the default.
 _COLUMNS = """
 SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
-       CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END
+       CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END,
+       CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END, t.typstorage,
+       CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid
@@ -49,17 +78,35 @@ WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s)
 ORDER BY c.relname, a.attnum
 """
 
-_CONSTRAINTS = """
-SELECT c.relname, con.conname, con.contype, pg_get_constraintdef(con.oid)
+
+def _without_storage_parameters(definition, index):
+    """SQL for ``definition`` without the `` WITH (...)`` that pg_get_indexdef and
+    pg_get_constraintdef print for the storage parameters of ``index`` (a pg_class row), which
+    are read and compared on their own (with a fix). The clause is rebuilt exactly as PostgreSQL
+    prints it (flatten_reloptions: values quoted unless they are plain identifiers)."""
+    return f"""CASE WHEN {index}.reloptions IS NULL THEN {definition} ELSE replace(
+           {definition},
+           ' WITH (' || (SELECT string_agg(o.option_name || '=' || CASE
+                             WHEN quote_ident(o.option_value) = o.option_value
+                             THEN o.option_value ELSE quote_literal(o.option_value) END, ', ')
+                         FROM pg_options_to_table({index}.reloptions) o) || ')',
+           '') END"""
+
+
+_CONSTRAINTS = f"""
+SELECT c.relname, con.conname, con.contype,
+       {_without_storage_parameters("pg_get_constraintdef(con.oid)", "ci")}
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class ci ON ci.oid = con.conindid
 WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s)
 ORDER BY c.relname, con.conname
 """
 
-_INDEXES = """
-SELECT t.relname, i.relname, pg_get_indexdef(ix.indexrelid), ix.indisvalid
+_INDEXES = f"""
+SELECT t.relname, i.relname, {_without_storage_parameters("pg_get_indexdef(ix.indexrelid)", "i")},
+       ix.indisvalid, ARRAY(SELECT option FROM unnest(i.reloptions) option ORDER BY 1)
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
@@ -107,6 +154,7 @@ ORDER BY tablename, policyname
 """
 
 PERSISTENCE = {"p": "LOGGED", "u": "UNLOGGED", "t": "TEMPORARY"}
+STORAGE = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}
 VOLATILITY = {"v": "VOLATILE", "s": "STABLE", "i": "IMMUTABLE"}
 
 _TRIGGERS = """
@@ -153,7 +201,8 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
         return cursor.fetchall()
 
     snapshot = {"tables": {}, "enums": {}, "functions": {}, "sequences": {}}
-    for table, persistence, row_security, forced, parents, children in rows(_TABLES):
+    for table, persistence, row_security, forced, parents, children, *rest in rows(_TABLES):
+        storage_parameters, owner_revoked, grants = rest
         snapshot["tables"][table] = {
             **_empty_table(),
             "persistence": PERSISTENCE.get(persistence, persistence),
@@ -162,9 +211,14 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
             "inherits": list(parents),
             "inherited_by": list(children),
         }
-    for table, _num, name, type_, notnull, default, identity, generated, collation in rows(
-        _COLUMNS
-    ):
+        if storage_parameters:
+            snapshot["tables"][table]["storage_parameters"] = list(storage_parameters)
+        if owner_revoked:
+            snapshot["tables"][table]["owner_revoked"] = list(owner_revoked)
+        if grants:
+            snapshot["tables"][table]["grants"] = grants
+    for table, _num, name, type_, notnull, default, identity, generated, *rest in rows(_COLUMNS):
+        collation, storage, type_storage, compression = rest
         column = {
             "name": name,
             "type": type_,
@@ -175,17 +229,23 @@ def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
         }
         if collation:
             column["collation"] = collation
+        if storage:
+            # With the type's default: the fix sets it back by name (PostgreSQL 15 has no
+            # SET STORAGE DEFAULT).
+            column["storage"] = {"method": STORAGE[storage], "type_default": STORAGE[type_storage]}
+        if compression:
+            column["compression"] = compression
         snapshot["tables"].setdefault(table, _empty_table())["columns"].append(column)
     for table, name, kind, definition in rows(_CONSTRAINTS):
         snapshot["tables"].setdefault(table, _empty_table())["constraints"][name] = {
             "type": kind,
             "definition": definition,
         }
-    for table, name, definition, valid in rows(_INDEXES):
-        snapshot["tables"].setdefault(table, _empty_table())["indexes"][name] = {
-            "definition": definition,
-            "valid": valid,
-        }
+    for table, name, definition, valid, storage_parameters in rows(_INDEXES):
+        index = {"definition": definition, "valid": valid}
+        if storage_parameters:
+            index["storage_parameters"] = list(storage_parameters)
+        snapshot["tables"].setdefault(table, _empty_table())["indexes"][name] = index
     for table, name, definition, enabled in rows(_TRIGGERS):
         snapshot["tables"].setdefault(table, _empty_table())["triggers"][name] = {
             "definition": definition,
@@ -260,11 +320,12 @@ class Difference:
     """One way a database differs from what was expected.
 
     ``kind`` is the object kind (table, column, constraint, index, trigger, rule, policy, enum,
-    function, sequence, migration_state), ``name`` the object (``table.column`` for columns,
-    ``table.name`` for rules and policies, ``name(argument types)`` for functions), ``description``
-    one readable sentence. ``fix_sql`` is set only where a repair exists that neither drops nor
-    rewrites anything (a missing index or trigger, a disabled trigger, a missing default); it is
-    advice, never run unless an operator asks for it.
+    function, sequence, grant, migration_state), ``name`` the object (``table.column`` for
+    columns, ``table.name`` for rules and policies, ``name(argument types)`` for functions, the
+    table for grants), ``description`` one readable sentence. ``fix_sql`` is set only where a
+    repair exists that neither drops nor rewrites anything (a missing index or trigger, a disabled
+    trigger, a missing default, storage parameters, column storage or compression, a sequence
+    behind its column, privileges); it is advice, never run unless an operator asks for it.
     """
 
     kind: str
@@ -283,6 +344,10 @@ class Difference:
 
 def quote_identifier(name):
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value):
+    return "'" + value.replace("'", "''") + "'"
 
 
 def concurrent_index_sql(definition):
@@ -320,6 +385,95 @@ def compare_snapshots(expected, actual):
     return differences
 
 
+def grant_notes(expected, actual):
+    """Privileges held by roles other than the owner and PUBLIC that differ between the
+    snapshots, as ``Difference`` objects that are notes, not drift.
+
+    The migrations grant nothing, yet a deployment may grant its service or reporting roles what
+    they need, so such grants are named without failing a drift check. Grants to PUBLIC and
+    privileges revoked from the owner are drift (``compare_snapshots``).
+    """
+    notes = []
+    for table in sorted(expected["tables"].keys() & actual["tables"].keys()):
+        wanted = _role_grants(expected["tables"][table])
+        found = _role_grants(actual["tables"][table])
+        for role in sorted(wanted.keys() | found.keys()):
+            left, right = wanted.get(role, []), found.get(role, [])
+            if left == right:
+                continue
+            holds = f"{role} holds {_phrase(right) if right else 'nothing'}"
+            if left:
+                description = f"{holds}, expected {_phrase(left)} (a note, not drift)"
+            else:
+                description = (
+                    f"{holds}, which the migrations do not grant (a deployment's grant: a note, "
+                    "not drift)"
+                )
+            notes.append(Difference("grant", table, description, expected=left, actual=right))
+    return notes
+
+
+def _role_grants(table):
+    return {
+        role: privileges for role, privileges in table.get("grants", {}).items() if role != PUBLIC
+    }
+
+
+def sequence_positions(cursor, snapshot):
+    """``(differences, notes)`` for the sequences in ``snapshot`` that feed a column: a
+    difference for each whose next value is already taken in that column (after a restore or a
+    hand-run setval, the next insert that takes its id from the sequence fails with a duplicate
+    key); a note for each this role may not read.
+
+    Positions are data, not shape, so they are read live and never stored in a snapshot. A
+    sequence only moves forward, so reading it after the column's maximum (in the same
+    snapshot or later) never reports a sequence in ordinary use.
+    """
+    differences, notes = [], []
+    for name, sequence in sorted(snapshot["sequences"].items()):
+        if sequence["owned_by"] is None or sequence["increment"] <= 0:
+            continue
+        table, column = sequence["owned_by"].split(".", 1)
+        cursor.execute(
+            "SELECT has_sequence_privilege(%s, 'SELECT') "
+            "AND has_column_privilege(%s, %s, 'SELECT')",
+            [quote_identifier(name), quote_identifier(table), column],
+        )
+        if not cursor.fetchone()[0]:
+            notes.append(
+                Difference(
+                    "sequence",
+                    name,
+                    f"position not checked: this role may not read {name} and "
+                    f"{sequence['owned_by']}",
+                )
+            )
+            continue
+        cursor.execute(
+            f"SELECT (SELECT max({quote_identifier(column)}) FROM {quote_identifier(table)}), "
+            "CASE WHEN is_called THEN last_value + %s ELSE last_value END "
+            f"FROM {quote_identifier(name)}",
+            [sequence["increment"]],
+        )
+        highest, next_value = cursor.fetchone()
+        if highest is not None and next_value <= highest:
+            differences.append(
+                Difference(
+                    "sequence",
+                    name,
+                    f"next value {next_value} is already taken in {sequence['owned_by']} "
+                    f"(max {highest}): the next insert that takes its id from the sequence "
+                    "fails with a duplicate key",
+                    expected=highest,
+                    actual=next_value,
+                    # max() when the fix runs, not now: rows may have been added since.
+                    fix_sql=f"SELECT setval({quote_literal(quote_identifier(name))}, "
+                    f"(SELECT max({quote_identifier(column)}) FROM {quote_identifier(table)}));",
+                )
+            )
+    return differences, notes
+
+
 # Table and function properties: how a change reads. Other fields say "<field> differs: ...".
 TABLE_PROPERTIES = ("persistence", "row_security", "force_row_security", "inherits", "inherited_by")
 _PHRASES = {
@@ -329,6 +483,7 @@ _PHRASES = {
     "inherits": "inherits from {actual}, expected {expected}",
     "inherited_by": "inherited by {actual}, expected {expected}",
     "collation": "collation is {actual}, expected {expected}",
+    "compression": "compression is {actual}, expected {expected}",
     "security": "function is {actual}, expected {expected}",
     "volatility": "function is {actual}, expected {expected}",
     "null_input": "function is {actual}, expected {expected}",
@@ -383,6 +538,12 @@ def _compare_named(kind, expected, actual, compare_one, missing_fix=None):
 
 def _compare_table(table, expected, actual):
     differences = _describe_fields("table", table, expected, actual, TABLE_PROPERTIES)
+    differences.extend(
+        _compare_storage_parameters(
+            "table", table, f"ALTER TABLE {quote_identifier(table)}", expected, actual
+        )
+    )
+    differences.extend(_compare_privileges(table, expected, actual))
     expected_columns = {column["name"]: column for column in expected["columns"]}
     actual_columns = {column["name"]: column for column in actual["columns"]}
     for name in [*expected_columns, *(c for c in actual_columns if c not in expected_columns)]:
@@ -457,22 +618,40 @@ def _compare_table(table, expected, actual):
 def _compare_column(table, name, expected, actual):
     differences = []
     qualified = f"{table}.{name}"
-    for field in ("type", "collation", "not_null", "default", "identity", "generated"):
+    alter = f"ALTER TABLE {quote_identifier(table)} ALTER COLUMN {quote_identifier(name)}"
+    for field in (
+        "type",
+        "collation",
+        "not_null",
+        "default",
+        "identity",
+        "generated",
+        "storage",
+        "compression",
+    ):
         left, right = expected.get(field), actual.get(field)
         if left == right:
             continue
         fix = None
+        description = _describe(field, left, right)
         if field == "default" and right is None:
             # Adding a missing default changes no row and takes only a brief lock.
-            fix = (
-                f"ALTER TABLE {quote_identifier(table)} ALTER COLUMN "
-                f"{quote_identifier(name)} SET DEFAULT {left};"
+            fix = f"{alter} SET DEFAULT {left};"
+        elif field == "storage":
+            # Storage and compression apply to values written from now on: no row is rewritten
+            # and, as for a default, the lock is brief.
+            description = (
+                f"storage is {_storage_phrase(right, left)}, "
+                f"expected {_storage_phrase(left, right)}"
             )
+            fix = f"{alter} SET STORAGE {left['method'] if left else right['type_default']};"
+        elif field == "compression":
+            fix = f"{alter} SET COMPRESSION {left or 'default'};"
         differences.append(
             Difference(
                 "column",
                 qualified,
-                _describe(field, left, right),
+                description,
                 expected=left,
                 actual=right,
                 fix_sql=fix,
@@ -481,8 +660,108 @@ def _compare_column(table, name, expected, actual):
     return differences
 
 
-def _compare_index(kind, name, expected, actual):
+def _storage_phrase(storage, other):
+    """``EXTERNAL`` for a storage a column sets, ``EXTENDED (the type's default)`` for one that
+    sets none (read from the other side, which holds the type's default)."""
+    if storage:
+        return storage["method"]
+    return f"{other['type_default']} (the type's default)"
+
+
+def _compare_storage_parameters(kind, name, alter, expected, actual):
+    """A difference in storage parameters, with the ``ALTER TABLE|INDEX`` that restores them:
+    RESET what is unexpected, SET what differs. No row is rewritten (the values apply to pages
+    written from then on), and fillfactor and the autovacuum settings take only a SHARE UPDATE
+    EXCLUSIVE lock, which lets reads and writes go on."""
+    left, right = expected.get("storage_parameters", []), actual.get("storage_parameters", [])
+    if left == right:
+        return []
+    wanted = dict(option.split("=", 1) for option in left)
+    found = dict(option.split("=", 1) for option in right)
+    actions = []
+    unexpected = [option for option in found if option not in wanted]
+    if unexpected:
+        actions.append(f"RESET ({', '.join(unexpected)})")
+    differing = [
+        f"{option} = {quote_literal(value)}"
+        for option, value in wanted.items()
+        if found.get(option) != value
+    ]
+    if differing:
+        actions.append(f"SET ({', '.join(differing)})")
+    return [
+        Difference(
+            kind,
+            name,
+            f"storage parameters are {_phrase(right)}, expected {_phrase(left)}",
+            expected=left,
+            actual=right,
+            fix_sql=f"{alter} {', '.join(actions)};",
+        )
+    ]
+
+
+def _compare_privileges(table, expected, actual):
+    """Privileges revoked from the table owner, and those of PUBLIC (every role)."""
     differences = []
+    quoted = quote_identifier(table)
+    left, right = expected.get("owner_revoked", []), actual.get("owner_revoked", [])
+    revoked = [privilege for privilege in right if privilege not in left]
+    if revoked:
+        # The owner's name is no part of a snapshot (it differs between deployments): the fix
+        # reads it where it runs.
+        grant = f"GRANT {', '.join(revoked)} ON TABLE {quoted} TO %s"
+        differences.append(
+            Difference(
+                "grant",
+                table,
+                f"privileges revoked from the table owner: {', '.join(revoked)}",
+                expected=left,
+                actual=right,
+                fix_sql=f"DO $$BEGIN EXECUTE format({quote_literal(grant)}, "
+                "(SELECT relowner::regrole FROM pg_class WHERE oid = "
+                f"{quote_literal(quoted)}::regclass)); END$$;",
+            )
+        )
+    restored = [privilege for privilege in left if privilege not in right]
+    if restored:
+        differences.append(
+            Difference(
+                "grant",
+                table,
+                f"the table owner holds {', '.join(restored)}, expected them revoked",
+                expected=left,
+                actual=right,
+            )
+        )
+    left = expected.get("grants", {}).get(PUBLIC, [])
+    right = actual.get("grants", {}).get(PUBLIC, [])
+    if left != right:
+        statements = []
+        extra = [privilege for privilege in right if privilege not in left]
+        if extra:
+            statements.append(f"REVOKE {', '.join(extra)} ON TABLE {quoted} FROM PUBLIC;")
+        missing = [privilege for privilege in left if privilege not in right]
+        if missing:
+            statements.append(f"GRANT {', '.join(missing)} ON TABLE {quoted} TO PUBLIC;")
+        differences.append(
+            Difference(
+                "grant",
+                table,
+                f"privileges granted to PUBLIC (every role): {_phrase(right)}, "
+                f"expected {_phrase(left)}",
+                expected=left,
+                actual=right,
+                fix_sql=" ".join(statements),
+            )
+        )
+    return differences
+
+
+def _compare_index(kind, name, expected, actual):
+    differences = _compare_storage_parameters(
+        kind, name, f"ALTER INDEX {quote_identifier(name)}", expected, actual
+    )
     if expected["definition"] != actual["definition"]:
         differences.append(
             Difference(

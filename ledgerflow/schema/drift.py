@@ -2,14 +2,21 @@
 
 ``detect_drift(connection)`` is the interface for health checks, metrics and the admin: it reads
 the recorded migration state and the catalog in one read-only snapshot, compares them with the
-stored expectation for that state, and never creates or writes anything.
+stored expectation for that state, and never creates or writes anything. Besides the schema's
+shape it checks that each column's sequence is ahead of the column's values.
 """
 
 from contextlib import contextmanager
 
 import psycopg
 
-from ledgerflow.db.introspection import Difference, compare_snapshots, schema_snapshot
+from ledgerflow.db.introspection import (
+    Difference,
+    compare_snapshots,
+    grant_notes,
+    schema_snapshot,
+    sequence_positions,
+)
 from ledgerflow.schema import expected
 from ledgerflow.schema.states import applied_state, unknown_migrations
 
@@ -18,7 +25,7 @@ from ledgerflow.schema.states import applied_state, unknown_migrations
 SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '2s'"
 
 
-def detect_drift(connection):
+def detect_drift(connection, notes=None):
     """Every ``Difference`` between the database and its expected schema; empty when clean.
 
     ``connection`` is a Django connection (``django.db.connection``) or a psycopg connection.
@@ -26,6 +33,9 @@ def detect_drift(connection):
     difference of kind ``migration_state`` that says why (not yet migrated, built by sqlx and
     not adopted, ahead of this code, or a partial state), so callers never mistake "unknown" for
     "clean".
+
+    ``notes``, when given a list, also receives what differs without being drift: grants to
+    roles other than PUBLIC (a deployment's own), sequences this role may not read.
     """
     with read_only_snapshot(connection) as cursor:
         state = applied_state(cursor)
@@ -33,11 +43,16 @@ def detect_drift(connection):
         if wanted is None:
             return [_no_expectation(cursor, state)]
         actual = schema_snapshot(cursor)
-    return compare_snapshots(wanted, actual)
+        behind, unread = sequence_positions(cursor, actual)
+    if notes is not None:
+        notes.extend([*grant_notes(wanted, actual), *unread])
+    return compare_snapshots(wanted, actual) + behind
 
 
-def compare_databases(connection, other_url):
-    """Differences between this database (the reference) and the one at ``other_url``."""
+def compare_databases(connection, other_url, notes=None):
+    """Differences between this database (the reference) and the one at ``other_url``: their
+    shapes only (sequence positions are each database's own data). ``notes`` as in
+    ``detect_drift``, for grants to other roles."""
     with read_only_snapshot(connection) as cursor:
         reference_state = applied_state(cursor)
         reference = schema_snapshot(cursor)
@@ -62,6 +77,8 @@ def compare_databases(connection, other_url):
                 actual=list(other_state),
             )
         )
+    if notes is not None:
+        notes.extend(grant_notes(reference, actual))
     return differences + compare_snapshots(reference, actual)
 
 

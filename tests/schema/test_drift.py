@@ -1,11 +1,16 @@
 """Drift detection: each hand edit named, a clean database reports nothing, nothing is written."""
 
+import copy
 import json
+import uuid
 
 import pytest
 from django.db import connection
 
+from ledgerflow.db.introspection import compare_snapshots, grant_notes
+from ledgerflow.schema import expected
 from ledgerflow.schema.drift import detect_drift
+from ledgerflow.schema.states import head_state
 from tests.schema.behaviour_edits import BEHAVIOUR_EDITS
 from tests.schema.legacy import build_legacy_database, execute
 from tests.support.databases import connect, database_url, manage, scratch_database
@@ -105,6 +110,203 @@ def test_behaviour_changing_edit_is_named(db, edit, kind, name, description):
     assert differences[0].fix_sql is None  # none of these has a repair that is safe to run
 
 
+def deposit_events(*numbers, explicit_ids=False):
+    """INSERTs of deposit events numbered ``numbers``. With ``explicit_ids`` their ids are those
+    numbers: a sequence is not rolled back with a test's transaction, so the ids it hands out
+    depend on the tests run before."""
+    id_column = "id, " if explicit_ids else ""
+    return "".join(
+        f"INSERT INTO deposit_events ({id_column}chain_id, contract_address, order_id, sender, "
+        "amount, transaction_hash, block_number, log_index) VALUES "
+        f"({f'{n}, ' if explicit_ids else ''}1, '0xc1', 'ord-{n}', '0xs', '1', '0xt{n}', {n}, 0);"
+        for n in numbers
+    )
+
+
+THREE_DEPOSIT_EVENTS = deposit_events(1, 2, 3, explicit_ids=True)
+
+# Edits that break the services' next statements (or open the tables to every role) while the
+# tables' shape is unchanged, each with the one difference drift must report and its fix.
+OUTAGE_EDITS = [
+    pytest.param(
+        # A restore or a hand-run setval left the sequence behind the rows: the next insert
+        # takes an id that exists and fails with a duplicate key.
+        THREE_DEPOSIT_EVENTS + "SELECT setval('deposit_events_id_seq', 1)",
+        "sequence",
+        "deposit_events_id_seq",
+        "next value 2 is already taken in deposit_events.id (max 3): the next insert that "
+        "takes its id from the sequence fails with a duplicate key",
+        'SELECT setval(\'"deposit_events_id_seq"\', (SELECT max("id") FROM "deposit_events"));',
+        id="sequence-behind",
+    ),
+    pytest.param(
+        THREE_DEPOSIT_EVENTS + "SELECT setval('deposit_events_id_seq', 3, false)",
+        "sequence",
+        "deposit_events_id_seq",
+        "next value 3 is already taken in deposit_events.id (max 3): the next insert that "
+        "takes its id from the sequence fails with a duplicate key",
+        'SELECT setval(\'"deposit_events_id_seq"\', (SELECT max("id") FROM "deposit_events"));',
+        id="sequence-reset-not-called",
+    ),
+    pytest.param(
+        "REVOKE INSERT, UPDATE ON orders FROM CURRENT_USER",
+        "grant",
+        "orders",
+        "privileges revoked from the table owner: INSERT, UPDATE",
+        "DO $$BEGIN EXECUTE format('GRANT INSERT, UPDATE ON TABLE \"orders\" TO %s', "
+        "(SELECT relowner::regrole FROM pg_class WHERE oid = '\"orders\"'::regclass)); END$$;",
+        id="owner-revoked",
+    ),
+    pytest.param(
+        "GRANT SELECT, UPDATE ON accounts TO PUBLIC",
+        "grant",
+        "accounts",
+        "privileges granted to PUBLIC (every role): SELECT, UPDATE, expected none",
+        'REVOKE SELECT, UPDATE ON TABLE "accounts" FROM PUBLIC;',
+        id="public-grant",
+    ),
+    pytest.param(
+        "ALTER TABLE orders SET (fillfactor = 70, autovacuum_enabled = false)",
+        "table",
+        "orders",
+        "storage parameters are autovacuum_enabled=false, fillfactor=70, expected none",
+        'ALTER TABLE "orders" RESET (autovacuum_enabled, fillfactor);',
+        id="table-storage-parameters",
+    ),
+    pytest.param(
+        "ALTER TABLE deposit_events SET (toast.autovacuum_enabled = false)",
+        "table",
+        "deposit_events",
+        "storage parameters are toast.autovacuum_enabled=false, expected none",
+        'ALTER TABLE "deposit_events" RESET (toast.autovacuum_enabled);',
+        id="toast-storage-parameter",
+    ),
+    pytest.param(
+        "ALTER INDEX idx_orders_status SET (fillfactor = 50)",
+        "index",
+        "idx_orders_status",
+        "storage parameters are fillfactor=50, expected none",
+        'ALTER INDEX "idx_orders_status" RESET (fillfactor);',
+        id="index-storage-parameter",
+    ),
+    pytest.param(
+        # The primary key's constraint definition shows its index's parameters too.
+        "ALTER INDEX orders_pkey SET (fillfactor = 50)",
+        "index",
+        "orders_pkey",
+        "storage parameters are fillfactor=50, expected none",
+        'ALTER INDEX "orders_pkey" RESET (fillfactor);',
+        id="constraint-index-storage-parameter",
+    ),
+    pytest.param(
+        "ALTER TABLE orders ALTER COLUMN amount SET STORAGE EXTERNAL",
+        "column",
+        "orders.amount",
+        "storage is EXTERNAL, expected EXTENDED (the type's default)",
+        'ALTER TABLE "orders" ALTER COLUMN "amount" SET STORAGE EXTENDED;',
+        id="column-storage-external",
+    ),
+    pytest.param(
+        "ALTER TABLE users ALTER COLUMN username SET STORAGE PLAIN",
+        "column",
+        "users.username",
+        "storage is PLAIN, expected EXTENDED (the type's default)",
+        'ALTER TABLE "users" ALTER COLUMN "username" SET STORAGE EXTENDED;',
+        id="column-storage-plain",
+    ),
+    pytest.param(
+        "ALTER TABLE accounts ALTER COLUMN email SET COMPRESSION pglz",
+        "column",
+        "accounts.email",
+        "compression is pglz, expected the default",
+        'ALTER TABLE "accounts" ALTER COLUMN "email" SET COMPRESSION default;',
+        id="column-compression",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "kind", "name", "description", "fix_sql"), OUTAGE_EDITS)
+def test_outage_cause_is_named_with_its_fix(db, edit, kind, name, description, fix_sql):
+    with connection.cursor() as cursor:
+        cursor.execute(edit)  # inside the test's transaction: rolled back afterwards
+
+    differences = detect_drift(connection)
+
+    assert [(d.kind, d.name, d.description, d.fix_sql) for d in differences] == [
+        (kind, name, description, fix_sql)
+    ]
+
+
+def test_sequence_in_ordinary_use_is_not_drift(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            deposit_events(1, 2, 3) + "DELETE FROM deposit_events WHERE block_number = 3"
+        )
+
+    assert detect_drift(connection) == []
+
+
+def test_grant_to_a_service_role_is_a_note_not_drift(db):
+    role = f"lf_reporting_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        # Roles belong to the server, but CREATE ROLE is transactional: rolled back afterwards.
+        cursor.execute(f"CREATE ROLE {role}; GRANT SELECT ON orders TO {role}")
+    notes = []
+
+    differences = detect_drift(connection, notes=notes)
+
+    assert differences == []
+    assert [(n.kind, n.name, n.description, n.fix_sql) for n in notes] == [
+        (
+            "grant",
+            "orders",
+            f"{role} holds SELECT, which the migrations do not grant (a deployment's grant: "
+            "a note, not drift)",
+            None,
+        )
+    ]
+
+
+def test_grants_to_other_roles_that_differ_between_two_databases_are_notes():
+    head = expected.stored().snapshot_for(head_state())
+    reference = copy.deepcopy(head)
+    reference["tables"]["orders"]["grants"] = {"billing": ["SELECT"], "PUBLIC": ["SELECT"]}
+    other = copy.deepcopy(head)
+    other["tables"]["orders"]["grants"] = {"billing": ["SELECT", "UPDATE"], "PUBLIC": ["SELECT"]}
+
+    notes = grant_notes(reference, other)
+
+    assert compare_snapshots(reference, other) == []
+    assert [(n.kind, n.name, n.description) for n in notes] == [
+        ("grant", "orders", "billing holds SELECT, UPDATE, expected SELECT (a note, not drift)")
+    ]
+
+
+def test_sequence_this_role_may_not_read_is_a_note_not_a_failure(db):
+    role = f"lf_monitor_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE ROLE {role}; GRANT SELECT ON django_migrations TO {role}; SET ROLE {role}"
+        )
+    notes = []
+
+    try:
+        differences = detect_drift(connection, notes=notes)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+    assert differences == []
+    assert [(n.kind, n.name, n.description) for n in notes] == [
+        (
+            "sequence",
+            "deposit_events_id_seq",
+            "position not checked: this role may not read deposit_events_id_seq and "
+            "deposit_events.id",
+        )
+    ]
+
+
 def test_differences_are_json_serialisable(db):
     with connection.cursor() as cursor:
         cursor.execute("DROP INDEX idx_orders_status")
@@ -177,6 +379,49 @@ def test_schema_drift_command_exits_non_zero_naming_each_drifted_object():
         ("index", "idx_orders_status"),
         ("trigger", "update_users_updated_at"),
     ]
+
+
+def test_schema_drift_command_gives_working_fixes_for_outage_causes():
+    role = f"lf_reporting_{uuid.uuid4().hex[:8]}"
+    try:
+        with scratch_database("lf_drift") as name:
+            url = database_url(name)
+            manage("migrate", "--no-input", database_url_value=url)
+            execute(
+                name,
+                THREE_DEPOSIT_EVENTS + "SELECT setval('deposit_events_id_seq', 1);"
+                "REVOKE DELETE ON chain_states FROM CURRENT_USER;"
+                "GRANT SELECT ON users TO PUBLIC;"
+                f"CREATE ROLE {role}; GRANT SELECT ON orders TO {role};"
+                "ALTER TABLE orders SET (fillfactor = 70);"
+                "ALTER INDEX idx_orders_status SET (fillfactor = 50);"
+                "ALTER TABLE orders ALTER COLUMN amount SET STORAGE EXTERNAL;",
+            )
+
+            drifted = manage("schema_drift", "--json", database_url_value=url, check=False)
+            report = json.loads(drifted.stdout)
+            for difference in report["differences"]:
+                execute(name, difference["fix_sql"])
+            fixed = manage("schema_drift", database_url_value=url, check=False)
+            with connect(name, autocommit=True) as conn:
+                conn.execute(deposit_events(4))  # the id sequence is usable again
+    finally:
+        with connect("postgres", autocommit=True) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+    assert drifted.returncode == 1
+    assert sorted((d["kind"], d["name"]) for d in report["differences"]) == [
+        ("column", "orders.amount"),
+        ("grant", "chain_states"),
+        ("grant", "users"),
+        ("index", "idx_orders_status"),
+        ("sequence", "deposit_events_id_seq"),
+        ("table", "orders"),
+    ]
+    assert [(n["kind"], n["name"]) for n in report["notes"]] == [("grant", "orders")]
+    assert fixed.returncode == 0, fixed.stdout
+    assert fixed.stdout.startswith("no drift")
+    assert f"note: grant orders: {role} holds SELECT" in fixed.stdout
 
 
 def test_schema_drift_against_another_database():

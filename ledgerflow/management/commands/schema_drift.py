@@ -17,8 +17,10 @@ class Command(BaseCommand):
     help = (
         "Compare the database with the schema its applied migrations should have built "
         "(columns, constraints, indexes and their validity, enum labels in order, the trigger "
-        "function's body, triggers and whether they are enabled, sequences), or with another "
-        "database (--against). Exit 0: no drift; 1: drift (every object named); 2: error."
+        "function's body, triggers and whether they are enabled, sequences and whether they are "
+        "ahead of their columns, storage parameters, column storage, privileges of the owner and "
+        "PUBLIC), or with another database (--against). Grants to other roles are notes. "
+        "Exit 0: no drift; 1: drift (every object named); 2: error."
     )
 
     def add_arguments(self, parser):
@@ -34,10 +36,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         connection = connections[options["database"]]
         target = describe_target(connection.settings_dict)
+        notes = []
         if options["against"]:
             other = mask_url(options["against"])
             try:
-                differences = compare_databases(connection, options["against"])
+                differences = compare_databases(connection, options["against"], notes=notes)
             except psycopg.OperationalError as exc:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "error"
                 raise CommandError(
@@ -49,7 +52,7 @@ class Command(BaseCommand):
                 ) from exc
             compared = f"{target} (reference) against {other}"
         else:
-            differences = detect_drift(connection)
+            differences = detect_drift(connection, notes=notes)
             compared = f"{target} against the schema of its applied migrations"
 
         if options["json"]:
@@ -59,6 +62,7 @@ class Command(BaseCommand):
                         "compared": compared,
                         "drift": bool(differences),
                         "differences": [d.as_dict() for d in differences],
+                        "notes": [note.as_dict() for note in notes],
                     },
                     indent=2,
                     default=str,
@@ -72,5 +76,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"      safe fix: {difference.fix_sql}")
         else:
             self.stdout.write(f"no drift: {compared}")
+        if not options["json"]:
+            for note in notes:
+                self.stdout.write(f"  note: {note}")
         if differences:
             sys.exit(EXIT_DRIFT)
