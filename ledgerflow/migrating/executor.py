@@ -124,19 +124,19 @@ class SafeMigrationExecutor(MigrationExecutor):
             return super().apply_migration(state, migration, fake_initial=fake_initial)
 
     @contextlib.contextmanager
-    def _one_transaction(self, migration, action):
+    def _one_transaction(self, migration, action, fake=False):
         """A transaction around a whole (un)apply, history rows included. Progress is reported
         around it, so "OK" is printed only once the commit has happened."""
         callback, self.progress_callback = self.progress_callback, None
         if callback:
-            callback(f"{action}_start", migration, False)
+            callback(f"{action}_start", migration, fake)
         try:
             with transaction.atomic(using=self.connection.alias):
                 yield
         finally:
             self.progress_callback = callback
         if callback:
-            callback(f"{action}_success", migration, False)
+            callback(f"{action}_success", migration, fake)
 
     def _history_keys(self, migration):
         """``(app, name, migration)`` of each history row ``migration`` writes: a squash writes
@@ -230,7 +230,7 @@ class SafeMigrationExecutor(MigrationExecutor):
     def unapply_migration(self, state, migration, fake=False):
         # The rollback command unapplies through here, after its data-loss guards.
         self._started, self._lock_wait = time.monotonic(), 0.0
-        whole = self._one_transaction(migration, "unapply")
+        whole = self._one_transaction(migration, "unapply", fake)
         with whole if migration.atomic else contextlib.nullcontext():
             state = super().unapply_migration(state, migration, fake=fake)
             for app_label, name, _ in self._history_keys(migration):
