@@ -6,6 +6,7 @@ checksum taken. Row counts and the migration state are read in the very snapshot
 dumps, so the manifest describes exactly the archive's contents.
 """
 
+import contextlib
 import fcntl
 import hashlib
 import hmac
@@ -165,6 +166,14 @@ def _write_private(path, data):
         os.fsync(file.fileno())
 
 
+def _discard(*paths):
+    """Remove what a failed backup wrote, as far as the disk lets us (a read-only one refuses
+    even the removal of a file that is not there)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
 def _write_failure(directory, exc):
     return (
         f"cannot write the backup into {directory}: {exc.strerror or exc} (a full disk or a "
@@ -265,7 +274,7 @@ def take_backup(
         except (RecoveryError, OSError) as exc:
             if held:
                 held.close()
-            partial_path.unlink(missing_ok=True)
+            _discard(partial_path)
             if isinstance(exc, OSError):
                 raise RecoveryError(_write_failure(directory, exc)) from None
             raise RecoveryError(
@@ -300,8 +309,7 @@ def take_backup(
         partial_path.rename(archive_path)
         partial_manifest.rename(manifest_path)
     except (RecoveryError, OSError) as exc:
-        for path in (partial_path, partial_manifest, archive_path):
-            path.unlink(missing_ok=True)
+        _discard(partial_path, partial_manifest, archive_path)
         if isinstance(exc, OSError):
             raise RecoveryError(_write_failure(directory, exc)) from None
         raise
