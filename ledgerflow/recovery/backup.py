@@ -189,6 +189,7 @@ def take_backup(
     reason="manual",
     directory=None,
     snapshot=None,
+    lock_wait_timeout_ms=None,
     using="default",
     settings_dict=None,
 ):
@@ -197,9 +198,10 @@ def take_backup(
     The database is ``using``'s, or ``settings_dict``'s when given (a database Django is not
     configured for, such as a restore target). ``snapshot`` is an exported snapshot id
     (``pg_export_snapshot()``) of a transaction that stays open meanwhile: the archive then holds
-    exactly what that transaction sees. The archive and manifest are readable by their owner
-    only, in a directory only it can enter; the manifest carries an HMAC when
-    LEDGERFLOW_BACKUP_KEY is set. Returns a ``Backup``; raises ``RecoveryError`` (and leaves no
+    exactly what that transaction sees; ``lock_wait_timeout_ms`` then bounds pg_dump's wait for
+    its table locks, which that transaction may be what holds up. The archive and manifest are
+    readable by their owner only, in a directory only it can enter; the manifest carries an HMAC
+    when LEDGERFLOW_BACKUP_KEY is set. Returns a ``Backup``; raises ``RecoveryError`` (and leaves no
     archive or partial file behind) when anything fails.
     """
     settings_dict = settings_dict or connections[using].settings_dict
@@ -258,6 +260,8 @@ def take_backup(
         partial_path = directory / f".{stem}{ARCHIVE_SUFFIX}.partial"
         partial_manifest = manifest_path.with_name("." + manifest_path.name + ".partial")
         args = ["--format=custom", f"--snapshot={dump_snapshot}", f"--file={partial_path}"]
+        if lock_wait_timeout_ms:
+            args.append(f"--lock-wait-timeout={lock_wait_timeout_ms}ms")
         for name in wanted if scope == "tables" else ():
             schema, table = name.split(".", 1)
             args.append(f"--table={quote_ident(schema)}.{quote_ident(table)}")

@@ -105,24 +105,28 @@ def restore_archive(
         cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         _hold_writes(cursor, replaced, lock_timeout, lock_timeout_ms, target)
         previous_backup = None
-        if not_empty and any(has_rows(cursor, name) for name in existing_tables):
-            # The restore drops and recreates the archive's tables: rows written since the
-            # archive was taken would be gone for good without this copy. It dumps this
-            # transaction's snapshot, taken after the locks: no write can fall in between.
-            cursor.execute("SELECT pg_export_snapshot()")
-            previous_backup = take_backup(
-                reason="pre-restore", snapshot=cursor.fetchone()[0], settings_dict=settings_dict
-            )
         try:
+            if not_empty and any(has_rows(cursor, name) for name in existing_tables):
+                # The restore drops and recreates the archive's tables: rows written since the
+                # archive was taken would be gone for good without this copy. It dumps this
+                # transaction's snapshot, taken after the locks: no write can fall in between.
+                cursor.execute("SELECT pg_export_snapshot()")
+                # A session queued for an ACCESS EXCLUSIVE lock behind ours would make pg_dump
+                # wait on it while we wait on pg_dump: bounded, so that ends as a refusal.
+                previous_backup = take_backup(
+                    reason="pre-restore",
+                    snapshot=cursor.fetchone()[0],
+                    lock_wait_timeout_ms=lock_timeout_ms,
+                    settings_dict=settings_dict,
+                )
             _apply_archive(cursor, archive_path, settings_dict, clean=not_empty)
             counts, state = _verify(cursor, manifest, target)
             cursor.execute("COMMIT")
         except (RecoveryError, psycopg.Error) as exc:
-            reason = (
-                str(exc).strip().rstrip(".")
-                if isinstance(exc, RecoveryError)
-                else (f"PostgreSQL refused the archive's SQL: {str(exc).strip().splitlines()[0]}")
-            )
+            reason = str(exc).strip()
+            if isinstance(exc, psycopg.Error):
+                reason = f"PostgreSQL refused a statement: {(reason.splitlines() or [exc])[0]}"
+            reason = reason.rstrip(".")
             message = f"restoring {archive_path} into {target} failed: {reason}. The transaction "
             message += "was rolled back: nothing in the database was changed."
             if previous_backup is not None:

@@ -267,3 +267,23 @@ def test_killed_restore_leaves_the_database_unchanged_and_no_pg_restore(
     assert _wait(lambda: not any(_alive(pid) for pid in clients), 10), "pg_restore outlived it"
     assert _wait(lambda: _recovery_sessions(seeded_db) == 0)
     assert contents(seeded_db) == rows_now
+
+
+def test_restore_gives_up_with_nothing_changed_when_a_writer_holds_a_table(
+    seeded_db, run, backup_dir
+):
+    assert run(seeded_db, "backup").returncode == 0
+    (archive,) = backup_dir.glob("*.dump")
+    with connect(seeded_db) as writer:  # a transaction left open after an INSERT
+        writer.execute(INSERT_ORDER, ["open-1"])
+
+        result = run(
+            seeded_db, "restore", str(archive), "--confirm", seeded_db, "--lock-timeout", "0.5"
+        )
+
+        assert result.returncode == 1
+        assert "could not lock the tables" in result.stderr
+        assert "Nothing was changed" in result.stderr
+        writer.commit()
+    assert list(backup_dir.glob("*.dump")) == [archive]  # not even a pre-restore backup
+    assert "open-1" in _order_ids(seeded_db)
