@@ -121,18 +121,19 @@ def _system_schema(name):
 
 def _private_directory(directory):
     """Create ``directory`` (mode 0700), or make an existing one of ours private: archives hold
-    every payment row and the staff's password hashes. Refuses a directory other users can
-    write into, such as /tmp."""
+    every payment row and the staff's password hashes. Refuses a directory anyone can write
+    into, such as /tmp. One owned by another account is left as it is (its files are 0600)."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        mode = stat.S_IMODE(directory.stat().st_mode)
-        if mode & 0o022:
+        status = directory.stat()
+        mode = stat.S_IMODE(status.st_mode)
+        if mode & 0o002:
             raise RecoveryError(
-                f"the backup directory {directory} is writable by other users (mode {mode:o}), "
+                f"the backup directory {directory} is writable by every user (mode {mode:o}), "
                 "who could replace archives. Nothing was written; set LEDGERFLOW_BACKUP_DIR (or "
                 "--directory) to a directory of its own, e.g. a new one the backup creates."
             )
-        if mode & 0o077:
+        if mode & 0o077 and status.st_uid == os.geteuid():
             directory.chmod(0o700)
     except OSError as exc:
         raise RecoveryError(

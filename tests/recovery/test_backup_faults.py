@@ -62,7 +62,7 @@ def test_existing_backup_directory_open_to_others_is_made_private(seeded_db, run
     assert _mode(backup_dir) == 0o700
 
 
-def test_backup_directory_others_can_write_into_is_refused(seeded_db, run, tmp_path):
+def test_backup_directory_anyone_can_write_into_is_refused(seeded_db, run, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o1777)
@@ -70,7 +70,7 @@ def test_backup_directory_others_can_write_into_is_refused(seeded_db, run, tmp_p
     result = run(seeded_db, "backup", "--directory", str(shared))
 
     _one_paragraph(result)
-    assert "writable by other users (mode 1777)" in result.stderr
+    assert "writable by every user (mode 1777)" in result.stderr
     assert list(shared.iterdir()) == []
 
 

@@ -70,7 +70,7 @@ class Command(BaseCommand):
                 f"Writes held: {len(result.held_tables)} tables were locked in SHARE mode from "
                 "before that backup until the restore committed, so every write is either in "
                 "the backup or was made after the commit, into the restored tables (writers "
-                "waited; readers waited only while the tables were being replaced)."
+                "waited; readers waited only from the replacement of the tables to the commit)."
             )
         if SIGNATURE_FIELD not in result.manifest:
             self.stdout.write(
