@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ledgerflow.db.urls import describe_target
+from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY, describe_holder, lock_holder
 from ledgerflow.recovery import RecoveryError, pgtools
 from ledgerflow.recovery.backup import (
     data_tables,
@@ -63,8 +64,9 @@ def restore_archive(
     touched when ``confirm`` equals its name; the archive's objects then replace their namesakes,
     after a backup of what the database holds, with writes to the replaced tables held from
     before that backup to the commit (``lock_timeout`` seconds at most to take the locks).
-    Raises ``RecoveryError`` with the database unchanged for a bad or unauthenticated archive, a
-    version mismatch, a missing confirmation, locks not granted, or a result that does not match
+    The transaction also holds ``migrate``'s advisory lock. Raises ``RecoveryError`` with the
+    database unchanged for a bad or unauthenticated archive, a version mismatch, a missing
+    confirmation, a migration in progress, locks not granted, or a result that does not match
     the manifest.
     """
     lock_timeout_ms = _lock_timeout_ms(lock_timeout)
@@ -103,6 +105,7 @@ def restore_archive(
         cursor.execute("BEGIN")
         # The transaction sits idle while pg_dump writes the pre-restore backup.
         cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+        _exclude_migrations(conn, cursor, target)
         _hold_writes(cursor, replaced, lock_timeout, lock_timeout_ms, target)
         previous_backup = None
         try:
@@ -141,6 +144,17 @@ def restore_archive(
         previous_backup=previous_backup,
         held_tables=tuple(replaced),
     )
+
+
+def _exclude_migrations(conn, cursor, target):
+    """Take ``migrate``'s advisory lock until the commit, so a deploy never migrates half-restored
+    tables nor restores over a migration in progress; refuse when a migration holds it."""
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [MIGRATION_LOCK_KEY])
+    if not cursor.fetchone()[0]:
+        raise RecoveryError(
+            f"a migration holds the migration lock of {target}: "
+            f"{describe_holder(lock_holder(conn))}. Nothing was changed; restore once it ends."
+        )
 
 
 def _hold_writes(cursor, tables, lock_timeout, lock_timeout_ms, target):

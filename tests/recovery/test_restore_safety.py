@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
 from tests.recovery.conftest import BACKUP_KEY, contents, existing_tables
 from tests.support.databases import REPO_ROOT, connect, database_url, scratch_database
 
@@ -287,3 +288,23 @@ def test_restore_gives_up_with_nothing_changed_when_a_writer_holds_a_table(
         writer.commit()
     assert list(backup_dir.glob("*.dump")) == [archive]  # not even a pre-restore backup
     assert "open-1" in _order_ids(seeded_db)
+
+
+def test_restore_is_refused_while_a_migration_holds_the_migration_lock(seeded_db, run, backup_dir):
+    assert run(seeded_db, "backup").returncode == 0
+    (archive,) = backup_dir.glob("*.dump")
+    with connect(seeded_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (telegram_id) VALUES (4242)")
+    rows_now = contents(seeded_db)
+    with connect(seeded_db, autocommit=True) as deploy:
+        deploy.execute("SET application_name = 'deploy-pod-7'")
+        deploy.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+
+        result = run(seeded_db, "restore", str(archive), "--confirm", seeded_db)
+
+    assert result.returncode == 1
+    assert "a migration holds the migration lock" in result.stderr
+    assert "deploy-pod-7" in result.stderr
+    assert "Nothing was changed" in result.stderr
+    assert contents(seeded_db) == rows_now
+    assert list(backup_dir.glob("*.dump")) == [archive]
