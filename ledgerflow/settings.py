@@ -151,6 +151,9 @@ DATABASES = {
 # Backups and restores (ledgerflow/recovery) ---------------------------------------------------
 # Where `backup` and `rollback --allow-data-loss` write archives and manifests.
 LEDGERFLOW_BACKUP_DIR = env.path("LEDGERFLOW_BACKUP_DIR", default=BASE_DIR / "backups")
+# Secret that authenticates backup manifests (HMAC-SHA256); empty means manifests are written
+# unauthenticated and `restore` accepts such an archive only with --allow-unauthenticated.
+LEDGERFLOW_BACKUP_KEY = env.str("LEDGERFLOW_BACKUP_KEY", default="")
 # Directory holding pg_dump/pg_restore of the server's major version; empty means $PATH.
 LEDGERFLOW_PG_BIN_DIR = env.str("LEDGERFLOW_PG_BIN_DIR", default="")
 

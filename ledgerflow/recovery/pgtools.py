@@ -4,10 +4,15 @@ A client older than the server cannot read its catalogs, and a newer one writes 
 ``pg_restore`` cannot read; both are refused up front with the fix named, never half-way through.
 """
 
+import contextlib
+import ctypes
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import tempfile
 
 from django.conf import settings
 
@@ -15,6 +20,24 @@ from ledgerflow.db.urls import describe_target
 from ledgerflow.recovery import RecoveryError
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with_parent():
+    """A ``preexec_fn`` (Linux): the kernel kills the child when this process dies, even by
+    SIGKILL, so a killed ``backup`` or ``restore`` never leaves a ``pg_dump``/``pg_restore``
+    writing on. Elsewhere None: a child then outlives a parent killed outright."""
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arm():
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
 
 
 def client_path(program):
@@ -95,13 +118,51 @@ def run_client(program, args, settings_dict, *, check_against_server_version=Non
         capture_output=True,
         text=True,
         check=False,
+        preexec_fn=_dies_with_parent(),
     )
     if result.returncode != 0:
         raise RecoveryError(
-            f"{program} failed (exit {result.returncode}) on {describe_target(settings_dict)}:\n"
-            f"{result.stderr.strip()}"
+            _client_failure(program, result.returncode, result.stderr, settings_dict)
         )
     return result
+
+
+def _client_failure(program, returncode, stderr, settings_dict):
+    """One paragraph: the client's own error lines joined, without its ``program: error:``
+    prefixes."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    reason = " ".join(line.removeprefix(f"{program}: ").removeprefix("error: ") for line in lines)
+    return (
+        f"{program} failed (exit {returncode}) on {describe_target(settings_dict)}: "
+        f"{reason or 'no error message'}."
+    )
+
+
+@contextlib.contextmanager
+def client_output(program, args, settings_dict):
+    """Run a PostgreSQL client program and yield its standard output (a binary file) to read to
+    the end; raise ``RecoveryError`` with its stderr when it fails. The program is killed when
+    the block raises, or when this process dies."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [client_path(program), *args],
+            env=libpq_environment(settings_dict),
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            preexec_fn=_dies_with_parent(),
+        )
+        try:
+            with process.stdout:
+                yield process.stdout
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        returncode = process.wait()
+        if returncode != 0:
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace")
+            raise RecoveryError(_client_failure(program, returncode, stderr, settings_dict))
 
 
 def connect(settings_dict, **kwargs):
@@ -121,6 +182,11 @@ def connect(settings_dict, **kwargs):
     params = {key: value for key, value in params.items() if value is not None}
     try:
         return psycopg.connect(**params, **kwargs)
+    except psycopg.ProgrammingError as exc:  # a malformed option, e.g. ?connect_timeout=abc
+        raise RecoveryError(
+            f"cannot connect to {describe_target(settings_dict)}: {exc}. Fix that option in "
+            "DATABASE_URL (or --database-url). Nothing was changed."
+        ) from None
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RecoveryError(

@@ -1,13 +1,20 @@
 """Restoring a verified archive into an empty database, or into a named one on confirmation.
 
-Order of work: the checksum is verified and the archive read back before any connection to the
-target is used for writing; ``pg_restore`` then runs as one transaction (all or nothing); finally
-row counts and the migration state are compared with the manifest.
+Order of work: the HMAC and checksum are verified and the archive read back before any
+connection to the target is used for writing. Then one transaction of this process does
+everything: it locks the tables the archive replaces (writers wait; readers too, once a table is
+being replaced), exports the snapshot the pre-restore backup dumps, runs ``pg_restore``'s SQL,
+compares row counts and the migration state with the manifest, and commits only when they match.
+A write is therefore either in the pre-restore backup or made after the commit, into the
+restored tables; a mismatch, an error or a killed command leaves the database as it was.
 """
 
 from dataclasses import dataclass
 
+import psycopg
+
 from ledgerflow.db.urls import describe_target
+from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY, describe_holder, lock_holder
 from ledgerflow.recovery import RecoveryError, pgtools
 from ledgerflow.recovery.backup import (
     data_tables,
@@ -15,9 +22,11 @@ from ledgerflow.recovery.backup import (
     take_backup,
     verify_archive_readable,
 )
+from ledgerflow.recovery.rollback import _lock_timeout_ms
 from ledgerflow.recovery.state import (
     applied_migrations,
     has_rows,
+    quote_qualified,
     row_counts,
     server_version_num,
     table_exists,
@@ -34,21 +43,34 @@ class RestoreResult:
     row_counts: dict
     migration_state: list
     previous_backup: object = None  # the Backup of what a confirmed restore replaced
+    held_tables: tuple = ()  # locked against writes from before that backup to the commit
 
 
 def _migration_state(manifest):
     return [tuple(key) for key in manifest.get("migration_state", [])]
 
 
-def restore_archive(archive_path, settings_dict, *, confirm=None):
-    """Restore ``archive_path`` into ``settings_dict``'s database.
+def restore_archive(
+    archive_path,
+    settings_dict,
+    *,
+    confirm=None,
+    allow_unauthenticated=False,
+    lock_timeout=10.0,
+):
+    """Restore ``archive_path`` into ``settings_dict``'s database, in one transaction.
 
     An empty database is restored into directly. A database holding tables or types is only
-    touched when ``confirm`` equals its name; the archive's objects then replace their namesakes.
-    Raises ``RecoveryError`` before any change for a bad archive, a version mismatch or a missing
-    confirmation, and after the restore when the result does not match the manifest.
+    touched when ``confirm`` equals its name; the archive's objects then replace their namesakes,
+    after a backup of what the database holds, with writes to the replaced tables held from
+    before that backup to the commit (``lock_timeout`` seconds at most to take the locks).
+    The transaction also holds ``migrate``'s advisory lock. Raises ``RecoveryError`` with the
+    database unchanged for a bad or unauthenticated archive, a version mismatch, a missing
+    confirmation, a migration in progress, locks not granted, or a result that does not match
+    the manifest.
     """
-    manifest = read_verified_manifest(archive_path)
+    lock_timeout_ms = _lock_timeout_ms(lock_timeout)
+    manifest = read_verified_manifest(archive_path, allow_unauthenticated=allow_unauthenticated)
     target = describe_target(settings_dict)
     with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
         version_num = server_version_num(cursor)
@@ -78,25 +100,41 @@ def restore_archive(archive_path, settings_dict, *, confirm=None):
             "migration_state). Nothing was restored."
         )
 
-    previous_backup = None
-    if not_empty:
-        with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
-            holds_rows = any(has_rows(cursor, name) for name in existing_tables)
-        if holds_rows:
-            # The restore drops and recreates the archive's tables: rows written since the
-            # archive was taken would be gone for good without this copy.
-            previous_backup = take_backup(reason="pre-restore", settings_dict=settings_dict)
-
-    try:
-        counts, state = _restore_and_verify(
-            archive_path, settings_dict, manifest, target, not_empty
-        )
-    except RecoveryError as exc:
-        if previous_backup is None:
-            raise
-        raise RecoveryError(
-            f"{exc} What the database held before is in {previous_backup.archive_path}."
-        ) from None
+    replaced = [name for name in existing_tables if name in manifest["tables"]]
+    with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
+        cursor.execute("BEGIN")
+        # The transaction sits idle while pg_dump writes the pre-restore backup.
+        cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+        _exclude_migrations(conn, cursor, target)
+        _hold_writes(cursor, replaced, lock_timeout, lock_timeout_ms, target)
+        previous_backup = None
+        try:
+            if not_empty and any(has_rows(cursor, name) for name in existing_tables):
+                # The restore drops and recreates the archive's tables: rows written since the
+                # archive was taken would be gone for good without this copy. It dumps this
+                # transaction's snapshot, taken after the locks: no write can fall in between.
+                cursor.execute("SELECT pg_export_snapshot()")
+                # A session queued for an ACCESS EXCLUSIVE lock behind ours would make pg_dump
+                # wait on it while we wait on pg_dump: bounded, so that ends as a refusal.
+                previous_backup = take_backup(
+                    reason="pre-restore",
+                    snapshot=cursor.fetchone()[0],
+                    lock_wait_timeout_ms=lock_timeout_ms,
+                    settings_dict=settings_dict,
+                )
+            _apply_archive(cursor, archive_path, settings_dict, clean=not_empty)
+            counts, state = _verify(cursor, manifest, target)
+            cursor.execute("COMMIT")
+        except (RecoveryError, psycopg.Error) as exc:
+            reason = str(exc).strip()
+            if isinstance(exc, psycopg.Error):
+                reason = f"PostgreSQL refused a statement: {(reason.splitlines() or [exc])[0]}"
+            reason = reason.rstrip(".")
+            message = f"restoring {archive_path} into {target} failed: {reason}. The transaction "
+            message += "was rolled back: nothing in the database was changed."
+            if previous_backup is not None:
+                message += f" A backup of what it holds is in {previous_backup.archive_path}."
+            raise RecoveryError(message) from None
     return RestoreResult(
         manifest=manifest,
         target=target,
@@ -104,7 +142,112 @@ def restore_archive(archive_path, settings_dict, *, confirm=None):
         row_counts=counts,
         migration_state=state,
         previous_backup=previous_backup,
+        held_tables=tuple(replaced),
     )
+
+
+def _exclude_migrations(conn, cursor, target):
+    """Take ``migrate``'s advisory lock until the commit, so a deploy never migrates half-restored
+    tables nor restores over a migration in progress; refuse when a migration holds it."""
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [MIGRATION_LOCK_KEY])
+    if not cursor.fetchone()[0]:
+        raise RecoveryError(
+            f"a migration holds the migration lock of {target}: "
+            f"{describe_holder(lock_holder(conn))}. Nothing was changed; restore once it ends."
+        )
+
+
+def _hold_writes(cursor, tables, lock_timeout, lock_timeout_ms, target):
+    """Lock ``tables`` in SHARE mode for the rest of the transaction: writers wait, readers and
+    pg_dump (ACCESS SHARE) do not, until the restore drops the tables."""
+    if not tables:
+        return
+    # Waiting behind a long query would queue every service write behind this lock.
+    cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout_ms}ms'")
+    try:
+        cursor.execute(f"LOCK TABLE {', '.join(map(quote_qualified, tables))} IN SHARE MODE")
+    except psycopg.errors.LockNotAvailable:
+        raise RecoveryError(
+            f"could not lock the tables of {target} within {lock_timeout:g} s: other sessions "
+            "hold them. Nothing was changed; retry when they are idle or raise --lock-timeout."
+        ) from None
+    cursor.execute("SET LOCAL lock_timeout = 0")
+
+
+def _apply_archive(cursor, archive_path, settings_dict, *, clean):
+    """Run ``pg_restore``'s SQL for the archive in the cursor's transaction (it connects to no
+    database itself, so the transaction, and when it commits, stay ours)."""
+    args = ["--no-owner", "--no-privileges", "--file=-"]
+    if clean:
+        args += ["--clean", "--if-exists"]
+    with pgtools.client_output("pg_restore", [*args, str(archive_path)], settings_dict) as script:
+        _execute_script(cursor, script)
+    # The script empties search_path for its own statements; the checks name tables as usual.
+    cursor.execute("RESET search_path")
+
+
+def _execute_script(cursor, lines):
+    """Execute a ``pg_restore --file`` script. It is SQL except for data blocks: a
+    ``-- Data for Name: …; Type: TABLE DATA; …`` comment, then ``COPY … FROM stdin;``, the rows,
+    and a ``\\.`` line. The SQL between data blocks runs as it is, a batch at a time. The
+    ``\\restrict KEY``/``\\unrestrict KEY`` lines (psql meta-commands that stop a dump from
+    smuggling in other ones) are skipped: nothing here interprets meta-commands."""
+    lines = iter(lines)
+    batch = []
+    data_follows = False
+    fences = set()
+    for line in lines:
+        if not fences and line.startswith(b"\\restrict "):
+            key = line.split(b" ", 1)[1].strip()
+            fences = {b"\\restrict " + key, b"\\unrestrict " + key}
+        if line.strip() in fences:
+            continue
+        if line.startswith(b"-- Data for Name: ") and b"; Type: TABLE DATA; " in line:
+            data_follows = True
+        elif data_follows and line.startswith(b"COPY "):
+            statement = [line]
+            while not statement[-1].rstrip().endswith(b" FROM stdin;"):
+                statement.append(next(lines))  # a quoted column name may hold a line break
+            _execute_batch(cursor, batch)
+            with cursor.copy(b"".join(statement).rstrip().removesuffix(b";")) as copy:
+                for row in lines:
+                    if row == b"\\.\n":
+                        break
+                    copy.write(row)
+            data_follows = False
+            continue
+        batch.append(line)
+    _execute_batch(cursor, batch)
+
+
+def _execute_batch(cursor, batch):
+    text = b"".join(batch)
+    batch.clear()
+    if text.strip():
+        cursor.execute(text)
+
+
+def _verify(cursor, manifest, target):
+    """Row counts and migration state in the restoring transaction, against the manifest."""
+    missing = [name for name in manifest["tables"] if not table_exists(cursor, name)]
+    if missing:
+        raise RecoveryError(f"{', '.join(missing)} are missing after the archive's SQL ran")
+    counts = row_counts(cursor, manifest["tables"])
+    state = applied_migrations(cursor)
+    wrong = {
+        name: (expected, counts[name])
+        for name, expected in manifest["tables"].items()
+        if counts[name] != expected
+    }
+    if wrong:
+        details = "; ".join(f"{n}: manifest {e}, database {a}" for n, (e, a) in wrong.items())
+        raise RecoveryError(f"the restored rows do not match the manifest: {details}")
+    if manifest["scope"] == "database" and state != _migration_state(manifest):
+        raise RecoveryError(
+            f"the restored migration state differs from the manifest ({len(state)} applied "
+            f"migrations, manifest {len(manifest['migration_state'])})"
+        )
+    return counts, state
 
 
 def _refuse_leftovers(archive_path, manifest, target, existing_tables, current_state):
@@ -132,35 +275,3 @@ def _refuse_leftovers(archive_path, manifest, target, existing_tables, current_s
         "Restore into an empty database instead (--database-url; e.g. create a new database, "
         "restore, check it, then switch over). Nothing was restored."
     )
-
-
-def _restore_and_verify(archive_path, settings_dict, manifest, target, not_empty):
-    """Run ``pg_restore`` as one transaction, then compare the result with the manifest."""
-    args = ["--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges"]
-    if not_empty:
-        args += ["--clean", "--if-exists"]
-    args += ["--dbname", settings_dict["NAME"], str(archive_path)]
-    pgtools.run_client("pg_restore", args, settings_dict)
-
-    with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
-        missing = [name for name in manifest["tables"] if not table_exists(cursor, name)]
-        if missing:
-            raise RecoveryError(
-                f"restore into {target} finished but {', '.join(missing)} are missing."
-            )
-        counts = row_counts(cursor, manifest["tables"])
-        state = applied_migrations(cursor)
-    wrong = {
-        name: (expected, counts[name])
-        for name, expected in manifest["tables"].items()
-        if counts[name] != expected
-    }
-    if wrong:
-        details = "; ".join(f"{n}: manifest {e}, database {a}" for n, (e, a) in wrong.items())
-        raise RecoveryError(f"restore into {target} does not match the manifest: {details}.")
-    if manifest["scope"] == "database" and state != _migration_state(manifest):
-        raise RecoveryError(
-            f"restore into {target} finished but its migration state differs from the manifest "
-            f"({len(state)} applied migrations, manifest {len(manifest['migration_state'])})."
-        )
-    return counts, state

@@ -63,15 +63,23 @@ def backup_dir(tmp_path):
     return tmp_path / "backups"
 
 
+BACKUP_KEY = "test-backup-key-0123456789abcdef0123456789"
+
+
 @pytest.fixture
 def run(backup_dir):
-    """``run(dbname, *args)``: manage.py against ``dbname``, backups into ``backup_dir``."""
+    """``run(dbname, *args)``: manage.py against ``dbname``, backups into ``backup_dir``,
+    manifests authenticated with ``BACKUP_KEY``."""
 
     def _run(dbname, *args, check=False, env=None):
         return manage(
             *args,
             database_url_value=database_url(dbname),
-            env={"LEDGERFLOW_BACKUP_DIR": str(backup_dir), **(env or {})},
+            env={
+                "LEDGERFLOW_BACKUP_DIR": str(backup_dir),
+                "LEDGERFLOW_BACKUP_KEY": BACKUP_KEY,
+                **(env or {}),
+            },
             check=check,
         )
 

@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from ledgerflow.recovery import RecoveryError
-from ledgerflow.recovery.backup import take_backup
+from ledgerflow.recovery.backup import SIGNATURE_FIELD, take_backup
 
 
 class Command(BaseCommand):
@@ -38,6 +38,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Backup verified: {result.archive_path}")
         self.stdout.write(f"  manifest: {result.manifest_path}")
         self.stdout.write(f"  sha256:   {manifest['sha256']} ({manifest['size_bytes']} bytes)")
+        if SIGNATURE_FIELD in manifest:
+            self.stdout.write("  manifest authenticated: HMAC-SHA256 with LEDGERFLOW_BACKUP_KEY")
+        else:
+            self.stdout.write(
+                "  manifest NOT authenticated: LEDGERFLOW_BACKUP_KEY is unset, so `restore` "
+                "accepts this archive only with --allow-unauthenticated"
+            )
         self.stdout.write(f"  migrations applied: {len(manifest['migration_state'])}")
         for table, rows in manifest["tables"].items():
             self.stdout.write(f"  {table}: {rows} rows")
