@@ -36,13 +36,14 @@ def detect_drift(connection):
     return compare_snapshots(wanted, actual)
 
 
-def compare_databases(connection, other_url):
-    """Differences between this database (the reference) and the one at ``other_url``."""
+def compare_databases(connection, other_params):
+    """Differences between this database (the reference) and the one ``other_params`` (psycopg
+    connection arguments) reach."""
     with read_only_snapshot(connection) as cursor:
         reference_state = applied_state(cursor)
         reference = schema_snapshot(cursor)
     with (
-        psycopg.connect(other_url, autocommit=True) as other,
+        psycopg.connect(**other_params, autocommit=True) as other,
         read_only_snapshot(other) as cursor,
     ):
         other_state = applied_state(cursor)
