@@ -107,3 +107,18 @@ def test_traceback_option_still_shows_where_it_failed():
     assert result.returncode == 1
     assert "Traceback" in result.stderr
     assert "column django_migrations.app does not exist" in result.stderr
+
+
+def test_any_other_database_error_is_one_paragraph_with_its_sqlstate(live_database_url):
+    result = manage(
+        "shell",
+        "-c",
+        "from django.db import connection; connection.cursor().execute('SELECT 1 / 0')",
+        database_url_value=live_database_url,
+        check=False,
+    )
+
+    paragraph = one_paragraph(result)
+    assert paragraph.startswith("error: `manage.py shell` stopped on a database error on database ")
+    assert "division by zero (SQLSTATE 22012)" in paragraph
+    assert "what the command had committed before stays" in paragraph

@@ -3,9 +3,8 @@
 import re
 from urllib.parse import quote
 
-from ledgerflow.db.urls import describe_url
+from ledgerflow.db.urls import MASK, describe_url
 
-MASK = "***"
 # scheme://user:password@host  ->  scheme://user:***@host. The password runs to the last "@"
 # before the host part (a raw "@" is accepted in a password, and so are "/" and "?"): an "@" ends
 # it only when what follows, up to the path, a quote or whitespace, has no other "@".
