@@ -16,6 +16,7 @@ _SESSION_ENDED = ("57P01", "57P02", "57P05")
 # SQLSTATEs of SQL meeting a table of another shape than the code expects: undefined_column,
 # datatype_mismatch, not_null_violation.
 _SHAPE_MISMATCH = ("42703", "42804", "23502")
+_UNDEFINED_TABLE = "42P01"
 
 
 def _fail(message, code):
@@ -110,6 +111,16 @@ def describe_failure(exc, connection, command, had_session):
             "database's schema at the same time, let it finish, check with `python manage.py "
             "migration_status`, then run the command again; if the reason is a missing "
             "privilege, grant the role CREATE on the schema or run as the database's owner."
+        )
+    vanished = [table for table in _bookkeeping_tables() if f'"{table}"' in reason]
+    if state == _UNDEFINED_TABLE and vanished:
+        return (
+            f"the table {vanished[0]} on {target} disappeared while `manage.py {command}` ran "
+            f"({reason}): another process, such as a restore, changed this database's schema "
+            "at the same time. PostgreSQL rolled back the transaction in progress; what the "
+            "command had committed before stays. Let the other process finish, check the state "
+            f"with `python manage.py migration_status`, then run `python manage.py {command}` "
+            "again."
         )
     foreign = _foreign_table(connection) if state in _SHAPE_MISMATCH else None
     if foreign:

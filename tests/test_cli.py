@@ -6,16 +6,23 @@ import subprocess
 import pytest
 
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
-from tests.migrating.support import migrate_has_connected, query, start_manage
+from tests.migrating.support import (
+    MigrationsCopy,
+    migrate_has_connected,
+    query,
+    start_manage,
+    wait_until,
+)
 from tests.support.databases import connect, database_url, manage, scratch_database
 
 
 def one_paragraph(result):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+    # Log lines may come before it (a failed migration is logged); the paragraph is one line.
+    (paragraph,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.stderr.endswith(paragraph + "\n")
+    return paragraph
 
 
 def test_a_connection_lost_mid_run_is_not_reported_as_a_connect_failure():
@@ -67,6 +74,47 @@ def test_a_django_migrations_table_that_cannot_be_created_is_one_paragraph():
     )
     assert "could not create it (permission denied for schema public)" in paragraph
     assert "If a restore or another tool was replacing this database's schema" in paragraph
+
+
+def test_django_migrations_dropped_under_a_running_migrate_is_one_paragraph(tmp_path):
+    orders = MigrationsCopy(tmp_path, "orders")
+    orders.write(
+        "0002_slow_step.py",
+        """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("orders", "0001_create_order_status_and_orders")]
+    operations = [
+        migrations.RunSQL("CREATE TABLE half_applied (id int)", "DROP TABLE half_applied"),
+        migrations.RunSQL("SELECT pg_sleep(5)", migrations.RunSQL.noop),
+    ]
+""",
+    )
+    with scratch_database() as db:
+        manage("migrate", "--no-input", database_url_value=database_url(db))
+        # Given a migrate in the middle of a migration,
+        child = start_manage(db, "migrate", "--no-input", "--no-preflight", env=orders.env())
+        assert wait_until(
+            lambda: query(
+                db, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(5)%%'"
+            ),
+            timeout=60,
+        )
+        # when another process (a restore) drops django_migrations under it,
+        with connect(db, autocommit=True) as restore:
+            restore.execute("DROP TABLE django_migrations")
+        stdout, stderr = child.communicate(timeout=120)
+
+        assert query(db, "SELECT to_regclass('half_applied')") == [(None,)]
+    # then it says what happened, what stays and what to do, without a traceback.
+    paragraph = one_paragraph(
+        subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+    )
+    assert paragraph.startswith(f'error: the table django_migrations on database "{db}" on ')
+    assert "disappeared while `manage.py migrate` ran" in paragraph
+    assert "another process, such as a restore, changed this database's schema" in paragraph
+    assert "then run `python manage.py migrate` again." in paragraph
 
 
 @pytest.mark.parametrize(
