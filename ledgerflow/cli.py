@@ -112,8 +112,12 @@ def describe_failure(exc, connection, command, had_session):
             "migration_status`, then run the command again; if the reason is a missing "
             "privilege, grant the role CREATE on the schema or run as the database's owner."
         )
-    vanished = [table for table in _bookkeeping_tables() if f'"{table}"' in reason]
-    if state == _UNDEFINED_TABLE and vanished:
+    vanished = (
+        [table for table in _bookkeeping_tables() if f'"{table}"' in reason]
+        if state == _UNDEFINED_TABLE
+        else []
+    )
+    if vanished:
         return (
             f"the table {vanished[0]} on {target} disappeared while `manage.py {command}` ran "
             f"({reason}): another process, such as a restore, changed this database's schema "
