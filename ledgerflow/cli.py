@@ -1,7 +1,8 @@
 """``manage.py``'s entry point: Django's command line, with errors an operator can act on.
 
-Configuration mistakes and unreachable databases end in one paragraph and a non-zero exit
-instead of a traceback; the embedded database is started when no ``DATABASE_URL`` is set.
+Configuration mistakes and database errors end in one paragraph (what happened, what was and
+was not changed, what to do) and a non-zero exit instead of a traceback; ``--traceback`` still
+shows one. The embedded database is started when no ``DATABASE_URL`` is set.
 """
 
 import sys
@@ -9,6 +10,13 @@ import sys
 EXIT_CONFIGURATION = 2
 EXIT_DATABASE = 1
 _NO_DATABASE_COMMANDS = {"help", "--help", "-h", "version", "--version"}
+# SQLSTATEs of a session the server ended besides class 08 (connection exception):
+# admin_shutdown (pg_terminate_backend), crash_shutdown, idle_session_timeout.
+_SESSION_ENDED = ("57P01", "57P02", "57P05")
+# SQLSTATEs of SQL meeting a table of another shape than the code expects: undefined_column,
+# datatype_mismatch, not_null_violation.
+_SHAPE_MISMATCH = ("42703", "42804", "23502")
+_UNDEFINED_TABLE = "42P01"
 
 
 def _fail(message, code):
@@ -16,26 +24,15 @@ def _fail(message, code):
     return code
 
 
-def _raised_while_connecting(exc):
-    """Whether ``exc`` came out of the backend's ``get_new_connection``: psycopg raises
-    ProgrammingError there for a bad connection option (``?connect_timeout=abc``)."""
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_name == "get_new_connection":
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def run(argv):
+    import psycopg
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
-    from django.db import Error, OperationalError, connections
+    from django.db import Error, connections
+    from django.db.backends.signals import connection_created
 
     from ledgerflow.db import embedded
-    from ledgerflow.db.urls import describe_target
-    from ledgerflow.health.masking import mask_secrets
 
     try:
         uses_embedded = settings.USES_EMBEDDED_DATABASE
@@ -49,24 +46,164 @@ def run(argv):
         except (embedded.EmbeddedDatabaseError, OSError) as exc:
             return _fail(f"the embedded PostgreSQL could not be started: {exc}", EXIT_CONFIGURATION)
 
+    connected = set()  # aliases that had a session: an error after that is not a connect error
+    connection_created.connect(
+        lambda sender, connection, **kwargs: connected.add(connection.alias), weak=False
+    )
     try:
         execute_from_command_line(argv)
     except ImproperlyConfigured as exc:
         # Found only when a command reads it (MIGRATION_DATABASE_URL): the message is written for
         # operators and masks the URL; exit 1 as when that database cannot be reached.
         return _fail(str(exc), EXIT_DATABASE)
-    except Error as exc:
+    except (Error, psycopg.Error) as exc:
+        if "--traceback" in argv:
+            raise
         connection = connections["default"]
-        if connection.connection is not None:
-            raise  # connected fine: a failure inside the work, keep its traceback
-        if not isinstance(exc, OperationalError) and not _raised_while_connecting(exc):
-            raise  # e.g. a ProgrammingError after the connection was closed: not a connect error
-        text = str(exc).strip()
-        reason = mask_secrets(text.splitlines()[0]) if text else type(exc).__name__
         return _fail(
-            f"cannot connect to {describe_target(connection.settings_dict)}: {reason}. "
-            "Check that the server is running and reachable, and that DATABASE_URL has the "
-            "right host, port, database name, user and password.",
-            EXIT_DATABASE,
+            describe_failure(exc, connection, command, "default" in connected), EXIT_DATABASE
         )
     return 0
+
+
+def describe_failure(exc, connection, command, had_session):
+    """The paragraph for the database error ``exc`` (Django's or psycopg's) that ended
+    ``manage.py command`` on ``connection``; ``had_session``: whether it ever connected."""
+    import psycopg
+    from django.db import InterfaceError, OperationalError
+    from django.db.migrations.exceptions import MigrationSchemaMissing
+
+    from ledgerflow.db.urls import describe_target
+
+    target = describe_target(connection.settings_dict)
+    cause = _driver_error(exc)
+    reason = _first_line(cause)
+    state = getattr(cause, "sqlstate", None) or ""
+    operational = isinstance(exc, OperationalError | psycopg.OperationalError)
+    if _raised_while_connecting(exc) or (operational and not had_session):
+        return (
+            f"cannot connect to {target}: {reason}. Check that the server is running and "
+            "reachable, and that DATABASE_URL has the right host, port, database name, user "
+            "and password."
+        )
+    # "server closed the connection unexpectedly" carries no SQLSTATE; "connection already
+    # closed" (InterfaceError) is a later use of the connection the server dropped.
+    raw = connection.connection
+    if (
+        state.startswith("08")
+        or state in _SESSION_ENDED
+        or isinstance(exc, InterfaceError | psycopg.InterfaceError)
+        or (operational and not state and (raw is None or raw.closed or raw.broken))
+    ):
+        return (
+            f"the server closed the connection to {target} in the middle of `manage.py "
+            f"{command}` ({reason}). PostgreSQL rolled back the transaction in progress; what "
+            "the command had committed before stays (for migrate: each migration it reported "
+            "as applied; a non-atomic one that was running, such as a concurrent index build, "
+            "may be left half done). See the state with `python manage.py migration_status`, "
+            f"then run `python manage.py {command}` again."
+        )
+    if isinstance(exc, MigrationSchemaMissing):
+        return (
+            f"`manage.py {command}` found no django_migrations table on {target} and could not "
+            f"create it ({reason}). Migrations it reported as applied before this stay applied; "
+            "nothing more was recorded. If a restore or another tool was replacing this "
+            "database's schema at the same time, let it finish, check with `python manage.py "
+            "migration_status`, then run the command again; if the reason is a missing "
+            "privilege, grant the role CREATE on the schema or run as the database's owner."
+        )
+    vanished = (
+        [table for table in _bookkeeping_tables() if f'"{table}"' in reason]
+        if state == _UNDEFINED_TABLE
+        else []
+    )
+    if vanished:
+        return (
+            f"the table {vanished[0]} on {target} disappeared while `manage.py {command}` ran "
+            f"({reason}): another process, such as a restore, changed this database's schema "
+            "at the same time. PostgreSQL rolled back the transaction in progress; what the "
+            "command had committed before stays. Let the other process finish, check the state "
+            f"with `python manage.py migration_status`, then run `python manage.py {command}` "
+            "again."
+        )
+    foreign = _foreign_table(connection) if state in _SHAPE_MISMATCH else None
+    if foreign:
+        table, missing, present = foreign
+        return (
+            f"the table {table} on {target} is not the one this project uses: it lacks the "
+            f"columns {', '.join(missing)} (it has {', '.join(present) or 'none'}), so something "
+            f"else made it. `manage.py {command}` stopped at its first use of it ({reason}); "
+            f"nothing was written to {table}, and what the command had committed before "
+            f"stays. Rename {table} out of the way (ALTER TABLE {table} RENAME TO "
+            f"{table}_foreign) or drop it if it holds nothing you need, then run the command "
+            "again."
+        )
+    sqlstate = f" (SQLSTATE {state})" if state else ""
+    return (
+        f"`manage.py {command}` stopped on a database error on {target}: {reason}{sqlstate}. "
+        "PostgreSQL rolled back the statement and its transaction; what the command had "
+        "committed before stays. Fix the cause and run the command again; add --traceback "
+        "to see where it failed."
+    )
+
+
+def _driver_error(exc):
+    """psycopg's own error behind Django's wrapper (``__cause__``) or behind an error raised
+    while handling it (``__context__``, as MigrationSchemaMissing is); else ``exc``."""
+    import psycopg
+
+    seen = exc
+    while seen is not None and not isinstance(seen, psycopg.Error):
+        seen = seen.__cause__ or seen.__context__
+    return seen or exc
+
+
+def _first_line(exc):
+    from ledgerflow.health.masking import mask_secrets
+
+    text = str(exc).strip()
+    return mask_secrets(text.splitlines()[0]) if text else type(exc).__name__
+
+
+def _raised_while_connecting(exc):
+    """Whether ``exc`` came out of the backend's ``get_new_connection``: psycopg raises
+    ProgrammingError there for a bad connection option (``?connect_timeout=abc``)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "get_new_connection":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _bookkeeping_tables():
+    """Each table the project keeps its own records in, with the columns its code uses."""
+    from django.apps import apps
+    from django.db.migrations.recorder import MigrationRecorder
+
+    models = [MigrationRecorder.Migration, *apps.get_app_config("ledgerflow").get_models()]
+    return {
+        model._meta.db_table: [field.column for field in model._meta.local_concrete_fields]
+        for model in models
+    }
+
+
+def _foreign_table(connection):
+    """``(table, missing columns, its columns)`` for the first bookkeeping table that exists
+    without columns the code uses, or ``None``. Asked on a new session: the failed one may be
+    inside an aborted transaction."""
+    try:
+        connection.close()
+        with connection.cursor() as cursor:
+            existing = set(connection.introspection.table_names(cursor))
+            for table, expected in _bookkeeping_tables().items():
+                if table not in existing:
+                    continue
+                description = connection.introspection.get_table_description(cursor, table)
+                present = [column.name for column in description]
+                missing = [column for column in expected if column not in present]
+                if missing:
+                    return table, missing, present
+    except Exception:  # a diagnosis that fails must not replace the error it explains
+        return None
+    return None

@@ -134,7 +134,15 @@ TEMPLATES = [
 # Database ------------------------------------------------------------------------------------
 # DATABASE_URL is the variable the Rust services read too. Without it (outside production) the
 # embedded PostgreSQL under .pgembedded/ is used; manage.py and the test suite start it.
+# Set but blank is a mistake (an unfilled template, a typo in a secret's name), never a request
+# for the embedded database: that one is for leaving it unset, outside production.
 DATABASE_URL = env.str("DATABASE_URL", default="")
+if "DATABASE_URL" in env.ENVIRON and not DATABASE_URL.strip():  # env.str reads "" as unset
+    raise ImproperlyConfigured(
+        f"DATABASE_URL is set but empty ({DATABASE_URL!r}). Set it to "
+        "postgres://USER:PASSWORD@HOST:PORT/DATABASE, or unset it (`unset DATABASE_URL`) to use "
+        "the embedded PostgreSQL in development and test."
+    )
 USES_EMBEDDED_DATABASE = not DATABASE_URL
 DATABASES = {
     "default": database_config(

@@ -1,5 +1,13 @@
-"""Turning ``DATABASE_URL`` into Django's database settings, and describing it without secrets."""
+"""Turning ``DATABASE_URL`` into Django's database settings, and describing it without secrets.
 
+Every database URL the project is given (``DATABASE_URL``, ``MIGRATION_DATABASE_URL``,
+``restore --database-url``, ``schema_drift --against``) is read by ``database_config``, and any
+message about one, or any text holding a configured one (``ledgerflow.health.masking``), shows
+it only through ``describe_url``: a URL that cannot be split for sure into its parts is never
+echoed, not even masked, since where its password ends is exactly what is unknown.
+"""
+
+import dataclasses
 import re
 from urllib.parse import unquote
 
@@ -7,44 +15,103 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+MASK = "***"
+EXPECTED = (
+    "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE, with any '/', '?', '#' or '%' in the "
+    "password percent-encoded as %2F, %3F, %23 or %25"
+)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+# One entry of host[:port][,host[:port]...]: a name or address, a percent-encoded socket
+# directory, or an IPv6 address in brackets.
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s\[\]:]*)(?::([^,]*))?")
+# OPTIONS that Django's PostgreSQL backend reads itself instead of passing them to libpq.
+_DJANGO_ONLY_OPTIONS = ("pool", "isolation_level", "server_side_binding", "assume_role")
+_SECRET_KEY = re.compile(r"password", re.IGNORECASE)  # password=, sslpassword=, ...
 
 
-def _url_password(url):
-    """``(head, password, tail)`` of ``scheme://user:password@host…``, or ``None`` without a
-    password. Split by hand, not by ``urlsplit``: an unencoded ``/``, ``?`` or ``#`` in the
-    password makes ``urlsplit`` see no password (and a host or port made of it), and a raw
-    ``@`` is part of the password up to the last ``@``."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    if not (sep and at and colon):
-        return None
-    return f"{scheme}://{user}:", password, f"@{host}"
+@dataclasses.dataclass
+class _Split:
+    """What can be told for sure about a URL. ``scheme``, ``host`` and ``problem`` (why it is
+    not well formed) quote nothing that can be part of a password; ``masked`` is the whole URL
+    with its passwords replaced, and is set only when there is no problem."""
+
+    scheme: str = ""
+    host: str = ""
+    problem: str = ""
+    masked: str = ""
 
 
-def mask_url(url):
-    """``url`` with its password replaced by ``***``; safe to print or log."""
-    parts = _url_password(url)
-    return url if parts is None else f"{parts[0]}***{parts[2]}"
+def _split(url):
+    scheme, colon, rest = url.partition(":")
+    if not (colon and _SCHEME.fullmatch(scheme)):
+        return _Split(problem="it does not start with a scheme such as postgres://")
+    found = _Split(scheme=scheme)
+    if not rest.startswith("//"):
+        found.problem = f'"//" must follow "{scheme}:"'
+    # Without "//" the host is still looked for, to describe the URL; never the rest.
+    authority = rest.lstrip("/") if found.problem else rest[2:]
+    # The password runs to the last "@" (a raw "@" in it is accepted). A "/", "?" or "#" before
+    # that "@" leaves it unclear whether they end the password or belong to it.
+    userinfo, at, after = authority.rpartition("@")
+    if any(mark in userinfo for mark in "/?#"):
+        found.problem = found.problem or (
+            "a '/', '?' or '#' comes before the last '@', so where the password ends is unclear"
+        )
+        return found
+    hosts, sep, tail = _partition_any(after, "/?#")
+    entries = [_HOST_PORT.fullmatch(entry) for entry in hosts.split(",")]
+    if all(entries):
+        found.host = ",".join(entry[1] for entry in entries)
+    if found.problem:
+        return found
+    if not all(entries):
+        found.problem = "the host part is not HOST or HOST:PORT"
+        return found
+    if any(entry[2] is not None and not _is_port(entry[2]) for entry in entries):
+        found.problem = "the port is not a number from 1 to 65535"
+        return found
+    if "#" in sep + tail:
+        found.problem = "a '#' comes after the host; percent-encode it as %23"
+        return found
+    user, has_password, _ = userinfo.partition(":")
+    credentials = f"{user}:{MASK}" if has_password else user
+    found.masked = f"{scheme}://{credentials}{at}{hosts}{sep}{_masked_query(tail)}"
+    return found
 
 
-def _masked_reason(exc, url):
-    """The parser's message with anything of the URL's password in it masked: it can quote a
-    piece of the password as a "port" (``'hunter2'`` of ``hunter2/x``) or the whole URL."""
-    text = str(exc).replace(url, mask_url(url))
-    parts = _url_password(url)
-    if parts is None or not parts[1]:
-        return text
-    forms = (parts[1], unquote(parts[1]))
-    for form in forms:
-        text = text.replace(form, "***")
+def _is_port(text):
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
 
-    def masked(quoted):
-        inside = quoted[0][1:-1]
-        return "'***'" if inside and any(inside in form for form in forms) else quoted[0]
 
-    return _QUOTED.sub(masked, text)
+def _partition_any(text, marks):
+    """``text.partition`` at the first of any of ``marks``."""
+    match = re.search(f"[{re.escape(marks)}]", text)
+    if match is None:
+        return text, "", ""
+    return text[: match.start()], match[0], text[match.end() :]
+
+
+def _masked_query(tail):
+    """The path and query after the host, with the value of any ``...password=`` masked."""
+    path, question, query = tail.partition("?")
+    pairs = []
+    for pair in query.split("&") if question else []:
+        key, equals, _ = pair.partition("=")
+        pairs.append(f"{key}={MASK}" if equals and _SECRET_KEY.search(unquote(key)) else pair)
+    return path + question + "&".join(pairs)
+
+
+def describe_url(url):
+    """The only way a database URL is shown: the URL with its passwords masked when it is well
+    formed, otherwise a description naming its scheme and host when they are certain."""
+    found = _split(url.strip())
+    if found.masked:
+        return found.masked
+    known = [f'scheme "{found.scheme}"'] if found.scheme else []
+    if found.host:
+        known.append(f'host "{found.host}"')
+    hidden = "not shown, as it may hold the password"
+    return f"({hidden}; {', '.join(known)})" if known else f"({hidden})"
 
 
 def describe_target(settings_dict):
@@ -54,6 +121,21 @@ def describe_target(settings_dict):
     where = f"{host}:{port}" if port and not str(host).startswith("/") else host
     user = settings_dict.get("USER") or "(default user)"
     return f'database "{settings_dict.get("NAME")}" on {where} as user "{user}"'
+
+
+def psycopg_params(settings_dict, dbname=None):
+    """psycopg connection arguments for a Django database's settings, with the connection
+    options from its URL's query (``sslmode`` ...)."""
+    options = settings_dict.get("OPTIONS", {})
+    params = {key: value for key, value in options.items() if key not in _DJANGO_ONLY_OPTIONS}
+    params.update(
+        dbname=dbname or settings_dict["NAME"],
+        user=settings_dict.get("USER") or None,
+        password=settings_dict.get("PASSWORD") or None,
+        host=settings_dict.get("HOST") or None,
+        port=settings_dict.get("PORT") or None,
+    )
+    return {key: value for key, value in params.items() if value is not None}
 
 
 def database_config(
@@ -68,26 +150,28 @@ def database_config(
     variable="DATABASE_URL",
 ):
     """Django's ``DATABASES["default"]`` for a PostgreSQL URL, with pooling or persistent
-    connections (never both). Raises ``ImproperlyConfigured`` naming ``variable``, with the URL
-    masked."""
-    # Not urlsplit: it raises ValueError on a stray "[" ("Invalid IPv6 URL").
-    scheme, sep, _ = url.partition("://")
-    if not sep or scheme.lower() not in POSTGRES_SCHEMES:
+    connections (never both). Raises ``ImproperlyConfigured`` naming ``variable`` and showing
+    the URL only through ``describe_url``."""
+    url = url.strip()
+    found = _split(url)
+    if found.problem:
         raise ImproperlyConfigured(
-            f"{variable} {mask_url(url)!r} is not a PostgreSQL URL; expected "
-            "postgres://USER:PASSWORD@HOST:PORT/DATABASE."
+            f"{variable} {describe_url(url)} is not a well-formed URL: {found.problem}; {EXPECTED}."
+        )
+    if found.scheme.lower() not in POSTGRES_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{variable} {describe_url(url)} is not a PostgreSQL URL; {EXPECTED}."
         )
     try:
         config = environ.Env.db_url_config(url)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError):
+        # Not the parser's message: it quotes the URL or a piece of the password (as a "port").
         raise ImproperlyConfigured(
-            f"{variable} {mask_url(url)!r} cannot be parsed ({_masked_reason(exc, url)}); "
-            "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE, with any '/', '?' or '#' "
-            "in the password percent-encoded as %2F, %3F or %23."
+            f"{variable} {describe_url(url)} cannot be parsed; {EXPECTED}."
         ) from None
     if not config.get("NAME"):
         raise ImproperlyConfigured(
-            f"{variable} {mask_url(url)!r} names no database; add it after the host: "
+            f"{variable} {describe_url(url)} names no database; add it after the host: "
             "postgres://USER:PASSWORD@HOST:PORT/DATABASE."
         )
     if pool and conn_max_age:

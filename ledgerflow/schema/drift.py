@@ -49,15 +49,15 @@ def detect_drift(connection, notes=None):
     return compare_snapshots(wanted, actual) + behind
 
 
-def compare_databases(connection, other_url, notes=None):
-    """Differences between this database (the reference) and the one at ``other_url``: their
-    shapes only (sequence positions are each database's own data). ``notes`` as in
-    ``detect_drift``, for grants to other roles."""
+def compare_databases(connection, other_params, notes=None):
+    """Differences between this database (the reference) and the one ``other_params`` (psycopg
+    connection arguments) reach: their shapes only (sequence positions are each database's own
+    data). ``notes`` as in ``detect_drift``, for grants to other roles."""
     with read_only_snapshot(connection) as cursor:
         reference_state = applied_state(cursor)
         reference = schema_snapshot(cursor)
     with (
-        psycopg.connect(other_url, autocommit=True) as other,
+        psycopg.connect(**other_params, autocommit=True) as other,
         read_only_snapshot(other) as cursor,
     ):
         other_state = applied_state(cursor)

@@ -11,23 +11,12 @@ import psycopg
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
+from ledgerflow.db.urls import psycopg_params
 from ledgerflow.schema.states import SCHEMA_APPS, applied_state, nodes_of
 
 
 class ScratchDatabaseError(Exception):
     pass
-
-
-def psycopg_params(settings_dict, dbname=None):
-    """psycopg connection arguments for a Django database's settings."""
-    params = {
-        "dbname": dbname or settings_dict["NAME"],
-        "user": settings_dict.get("USER") or None,
-        "password": settings_dict.get("PASSWORD") or None,
-        "host": settings_dict.get("HOST") or None,
-        "port": settings_dict.get("PORT") or None,
-    }
-    return {key: value for key, value in params.items() if value is not None}
 
 
 @contextmanager

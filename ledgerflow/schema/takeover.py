@@ -86,6 +86,13 @@ def read_sqlx_history(cursor):
             "part-way, so the schema is in an unknown state. Repair the database by hand "
             "(compare it with `manage.py schema_drift --against` a good one) before a takeover."
         )
+    if installed_on is None:
+        raise TakeoverRefused(
+            f"sqlx migration {SQLX_VERSION} is recorded with no installed_on (NULL), which sqlx "
+            "never writes: the history was edited by hand. Set it to when the migration ran "
+            f"(UPDATE _sqlx_migrations SET installed_on = ... WHERE version = {SQLX_VERSION}), "
+            "then run adopt_sqlx again. Nothing was changed."
+        )
     extra = [str(other) for other in rows if other != SQLX_VERSION]
     if extra:
         raise TakeoverRefused(
@@ -94,7 +101,9 @@ def read_sqlx_history(cursor):
         )
     return {
         "version": version,
-        "description": description,
+        # The takeover record keeps it for reference only; a hand-edited NULL must not fail
+        # the recording after the dry run has said the database can be adopted.
+        "description": description or "",
         "installed_on": installed_on.isoformat(),
         "success": success,
         "checksum": checksum or "",

@@ -111,6 +111,18 @@ def test_without_database_url_the_embedded_socket_is_used():
     assert settings["name"] == "ledgerflow"
 
 
+@pytest.mark.parametrize("blank", ["", " "])
+def test_a_set_but_empty_database_url_is_refused_instead_of_meaning_the_embedded_database(blank):
+    result = run_manage("help", LEDGERFLOW_ENV="development", DATABASE_URL=blank)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: DATABASE_URL is set but empty ({blank!r}). Set it to "
+        "postgres://USER:PASSWORD@HOST:PORT/DATABASE, or unset it (`unset DATABASE_URL`) to use "
+        "the embedded PostgreSQL in development and test.\n"
+    )
+
+
 def test_production_loads_secure_defaults():
     settings = loaded(**PRODUCTION)
 
@@ -200,13 +212,13 @@ def test_a_pool_serves_real_connections(live_database_url):
     ("url", "message"),
     [
         ("mysql://root:" + SECRET + "@localhost/ledgerflow", "is not a PostgreSQL URL"),
-        ("not a url", "is not a PostgreSQL URL"),
+        ("not a url", "is not a well-formed URL: it does not start with a scheme"),
         ("postgres://ledger:" + SECRET + "@localhost:5432", "names no database"),
         # An unencoded "/" or "?" hides the password from urlsplit, which reads part of it as
         # the port; a stray "[" made urlsplit raise outside any handler.
-        ("postgres://ledger:" + SECRET + "/x@db.internal:5432/ledgerflow", "cannot be parsed"),
-        ("postgres://ledger:" + SECRET + "?x@db.internal:5432/ledgerflow", "cannot be parsed"),
-        ("postgres://ledger:" + SECRET + "@[::1/ledgerflow", "cannot be parsed"),
+        ("postgres://ledger:" + SECRET + "/x@db.internal:5432/ledgerflow", "not a well-formed"),
+        ("postgres://ledger:" + SECRET + "?x@db.internal:5432/ledgerflow", "not a well-formed"),
+        ("postgres://ledger:" + SECRET + "@[::1/ledgerflow", "not a well-formed URL"),
     ],
 )
 def test_an_invalid_database_url_is_refused_without_the_password(url, message):
@@ -262,7 +274,7 @@ def test_an_invalid_migration_database_url_is_named_in_one_paragraph(url, live_d
     )
 
     assert result.returncode == 1
-    assert result.stderr.startswith("error: MIGRATION_DATABASE_URL '")
+    assert result.stderr.startswith("error: MIGRATION_DATABASE_URL ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert SECRET not in result.stderr + result.stdout
 

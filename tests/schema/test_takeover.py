@@ -240,6 +240,42 @@ def test_bad_sqlx_history_is_refused(history, message):
         assert recorded(name) == []
 
 
+def test_a_null_sqlx_description_adopts_as_the_dry_run_said(legacy_db):
+    execute(
+        legacy_db,
+        "ALTER TABLE _sqlx_migrations ALTER description DROP NOT NULL;"
+        "UPDATE _sqlx_migrations SET description = NULL",
+    )
+
+    dry = adopt(legacy_db, "--dry-run")
+    real = adopt(legacy_db)
+
+    assert dry.returncode == 0, dry.stderr
+    assert "the database can be adopted" in dry.stdout
+    assert real.returncode == 0, real.stderr
+    assert "adopted: recorded" in real.stdout
+    assert fetch(legacy_db, "SELECT sqlx_description FROM ledgerflow_schema_takeover") == [("",)]
+
+
+def test_a_null_sqlx_installed_on_is_refused_by_dry_and_real_run_alike(legacy_db):
+    execute(
+        legacy_db,
+        "ALTER TABLE _sqlx_migrations ALTER installed_on DROP NOT NULL;"
+        "UPDATE _sqlx_migrations SET installed_on = NULL",
+    )
+
+    dry = adopt(legacy_db, "--dry-run")
+    real = adopt(legacy_db)
+
+    for result in (dry, real):
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr.startswith(
+            f"error: sqlx migration {SQLX_VERSION} is recorded with no installed_on (NULL)"
+        )
+        assert "Traceback" not in result.stderr
+    assert recorded(legacy_db) == []
+
+
 def test_database_without_sqlx_history_is_refused():
     with scratch_database("lf_adopt") as name:
         result = adopt(name)

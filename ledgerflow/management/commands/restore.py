@@ -45,7 +45,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["database_url"]:
             try:
-                settings_dict = database_config(options["database_url"])
+                settings_dict = database_config(options["database_url"], variable="--database-url")
             except ImproperlyConfigured as exc:
                 raise CommandError(str(exc)) from None
         else:

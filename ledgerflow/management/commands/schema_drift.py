@@ -4,10 +4,12 @@ import json
 import sys
 
 import psycopg
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from ledgerflow.db.urls import describe_target, mask_url
+from ledgerflow.db.urls import database_config, describe_target, psycopg_params
+from ledgerflow.health.masking import MASK, mask_secrets
 from ledgerflow.schema.drift import compare_databases, detect_drift
 
 EXIT_DRIFT = 1
@@ -38,18 +40,25 @@ class Command(BaseCommand):
         target = describe_target(connection.settings_dict)
         notes = []
         if options["against"]:
-            other = mask_url(options["against"])
             try:
-                differences = compare_databases(connection, options["against"], notes=notes)
+                other_settings = database_config(options["against"], variable="--against")
+            except ImproperlyConfigured as exc:
+                raise CommandError(str(exc), returncode=2) from None
+            other = describe_target(other_settings)
+            try:
+                differences = compare_databases(
+                    connection, psycopg_params(other_settings), notes=notes
+                )
             except psycopg.OperationalError as exc:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "error"
                 raise CommandError(
-                    f"cannot connect to --against {other}: {reason}", returncode=2
-                ) from exc
+                    f"cannot connect to --against {other}: {_first_line(exc, other_settings)}",
+                    returncode=2,
+                ) from None
             except psycopg.ProgrammingError as exc:
                 raise CommandError(
-                    f"--against {other} is not a usable URL: {exc}", returncode=2
-                ) from exc
+                    f"--against {other} is not usable: {_first_line(exc, other_settings)}",
+                    returncode=2,
+                ) from None
             compared = f"{target} (reference) against {other}"
         else:
             differences = detect_drift(connection, notes=notes)
@@ -81,3 +90,12 @@ class Command(BaseCommand):
                 self.stdout.write(f"  note: {note}")
         if differences:
             sys.exit(EXIT_DRIFT)
+
+
+def _first_line(exc, settings_dict):
+    """The driver's reason, without the --against password (not one of the configured ones)."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    if settings_dict.get("PASSWORD"):
+        line = line.replace(settings_dict["PASSWORD"], MASK)
+    return mask_secrets(line)
