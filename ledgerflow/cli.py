@@ -76,6 +76,7 @@ def describe_failure(exc, connection, command, had_session):
     from ledgerflow.db.urls import describe_target
 
     target = describe_target(connection.settings_dict)
+    exc = _first_failure(exc)
     cause = _driver_error(exc)
     reason = _first_line(cause)
     state = getattr(cause, "sqlstate", None) or ""
@@ -163,6 +164,17 @@ def _first_line(exc):
 
     text = str(exc).strip()
     return mask_secrets(text.splitlines()[0]) if text else type(exc).__name__
+
+
+def _first_failure(exc):
+    """The error that started it: Django reconnects after a transaction whose connection died (to
+    restore autocommit), and the failed reconnect replaces the error that told what happened."""
+    import psycopg
+    from django.db import Error
+
+    while _raised_while_connecting(exc) and isinstance(exc.__context__, Error | psycopg.Error):
+        exc = exc.__context__
+    return exc
 
 
 def _raised_while_connecting(exc):
