@@ -189,6 +189,14 @@ SILENCED_SYSTEM_CHECKS = [
     "models.E034",
 ]
 
+# Service roles (ledgerflow/roles) -------------------------------------------------------------
+# Login roles the operator created for each service; after every migrate each named role gets
+# exactly what its service's statements need (`manage.py service_grants` shows it). Unset: none.
+LEDGERFLOW_BALANCER_ROLE = env.str("LEDGERFLOW_BALANCER_ROLE", default="").strip()
+LEDGERFLOW_BOT_ROLE = env.str("LEDGERFLOW_BOT_ROLE", default="").strip()
+LEDGERFLOW_INDEXER_ROLE = env.str("LEDGERFLOW_INDEXER_ROLE", default="").strip()
+LEDGERFLOW_MONITOR_ROLE = env.str("LEDGERFLOW_MONITOR_ROLE", default="").strip()
+
 # Health, metrics and logs (ledgerflow/health) -------------------------------------------------
 # /metrics and the detailed /health/ready output need the token or an allowed address; with
 # neither set they are open outside production and closed in it.
