@@ -8,6 +8,7 @@ import sys
 
 EXIT_CONFIGURATION = 2
 EXIT_DATABASE = 1
+INSUFFICIENT_PRIVILEGE = "42501"
 _NO_DATABASE_COMMANDS = {"help", "--help", "-h", "version", "--version"}
 
 
@@ -57,6 +58,19 @@ def run(argv):
         return _fail(str(exc), EXIT_DATABASE)
     except Error as exc:
         connection = connections["default"]
+        if getattr(exc.__cause__, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+            # A service or read-only role running a command that needs more than it holds.
+            text = str(exc).strip()
+            return _fail(
+                f"{mask_secrets(text.splitlines()[0]) if text else 'permission denied'} on "
+                f"{describe_target(connection.settings_dict)}; the command stopped there. Run "
+                "it as a role that holds what it needs: the tables' owner for migrate and the "
+                "commands that change things, the role named in LEDGERFLOW_MONITOR_ROLE for "
+                "schema_version --check and schema_drift (`python manage.py service_grants` "
+                "lists what each service role holds).",
+                # A wrong role is configuration; 1 stays "different" for the --check commands.
+                EXIT_CONFIGURATION,
+            )
         if connection.connection is not None:
             raise  # connected fine: a failure inside the work, keep its traceback
         if not isinstance(exc, OperationalError) and not _raised_while_connecting(exc):

@@ -92,9 +92,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
     "django_linear_migrations",
     "ledgerflow.apps.LedgerflowConfig",
+    # After the project app: its runserver (ledgerflow/management) wraps staticfiles' own, and an
+    # earlier app's command of the same name wins.
+    "django.contrib.staticfiles",
     "ledgerflow.console.apps.ConsoleConfig",
     "accounts",
     "users",

@@ -136,15 +136,18 @@ def project_tables(connection):
     return sorted(tables | {MigrationRecorder.Migration._meta.db_table})
 
 
-def plan(connection):
+def plan(connection, applying=False):
     """The ``Plan`` for ``connection``'s database; raises ``RoleError`` when a setting names a
-    role that is missing or must not be a service role. Reads only."""
+    role that is missing or must not be a service role (``applying``: nor the role about to
+    grant and revoke). Reads only."""
     services = configured_services()
     with connection.cursor() as cursor:
         tables = {"tables": project_tables(connection)}
         cursor.execute(_RELATIONS, tables)
         relations = {name: (kind, owner) for name, kind, owner in cursor.fetchall()}
-        _refuse_unusable_roles(cursor, services, {owner for _, owner in relations.values()})
+        _refuse_unusable_roles(
+            cursor, services, {owner for _, owner in relations.values()}, applying
+        )
         cursor.execute(_GRANTS, tables)
         held = {}
         for relation, column, role, privilege, grantable in cursor.fetchall():
@@ -182,11 +185,11 @@ def apply(connection):
     with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [GRANTS_LOCK_KEY])
-        applied = plan(connection)
+        applied = plan(connection, applying=True)
         with connection.cursor() as cursor:
             for statement in applied.statements():
                 cursor.execute(statement)
-        left = plan(connection).differences()
+        left = plan(connection, applying=True).differences()
         if left:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT current_user")
@@ -207,10 +210,10 @@ def _order(item):
     return (relation, column or "", privilege)
 
 
-def _refuse_unusable_roles(cursor, services, owners):
+def _refuse_unusable_roles(cursor, services, owners, applying):
     """``RoleError`` naming every setting whose role does not exist, is shared by two services,
-    or could bypass the grants (a superuser, an owner of the tables, a member of an owner, or
-    the role running this)."""
+    or could bypass the grants (a superuser, an owner of the tables, a member of an owner, or,
+    when ``applying``, the role that would revoke its own privileges)."""
     if not services:
         return
     names = sorted({service.role for service in services})
@@ -248,8 +251,8 @@ def _refuse_unusable_roles(cursor, services, owners):
         superuser, is_current, owners_of = found[service.role]
         if superuser:
             reason = "is a superuser, which bypasses every privilege check"
-        elif is_current:
-            reason = "is the role running this command, which must keep its own privileges"
+        elif is_current and applying:
+            reason = "is the role running this command and must keep its own privileges"
         elif owners_of:
             reason = (
                 f"owns the project's tables or is a member of their owner ({', '.join(owners_of)})"

@@ -16,7 +16,7 @@ def refuse_unusable_roles(sender, using, **kwargs):
     if not configured_services():
         return
     try:
-        grants.plan(connections[using])
+        grants.plan(connections[using], applying=True)
     except RoleError as exc:
         raise CommandError(f"Refusing to migrate; nothing was applied. {exc}") from None
 
