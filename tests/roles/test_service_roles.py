@@ -25,7 +25,7 @@ def _reading(function):
         try:
             with transaction.atomic():
                 function(connection)
-        except Exception as exc:  # noqa: BLE001  (any failure of a monitor read is the finding)
+        except Exception as exc:  # any failure of a monitor read is the finding
             return str(exc).strip().splitlines()[0]
         return None
 
