@@ -55,7 +55,7 @@ WHERE a.grantee NOT IN (0, m.relowner)
 )
 
 
-def describe(item):
+def describe_privilege(item):
     relation, column, privilege = item
     return f"{privilege} on {relation}{f'({column})' if column else ''}"
 
@@ -77,13 +77,14 @@ class RolePlan:
         """One line per difference, for ``--check`` and error messages."""
         name = self.service.name
         return (
-            [f"{self.role} lacks {describe(item)}" for item in self.missing]
+            [f"{self.role} lacks {describe_privilege(item)}" for item in self.missing]
             + [
-                f"{self.role} holds {describe(item)}, which the {name}'s statements do not need"
+                f"{self.role} holds {describe_privilege(item)}, which the {name}'s statements "
+                "do not need"
                 for item in self.extra
             ]
             + [
-                f"{self.role} may grant {describe(item)} to others (WITH GRANT OPTION)"
+                f"{self.role} may grant {describe_privilege(item)} to others (WITH GRANT OPTION)"
                 for item in self.grant_options
             ]
         )
@@ -136,6 +137,17 @@ def project_tables(connection):
     return sorted(tables | {MigrationRecorder.Migration._meta.db_table})
 
 
+def held_privileges(connection):
+    """``{role: {(relation, column or None, privilege): grantable}}`` for every role other than
+    the owner and PUBLIC holding a privilege on the project's tables or their sequences."""
+    held = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_GRANTS, {"tables": project_tables(connection)})
+        for relation, column, role, privilege, grantable in cursor.fetchall():
+            held.setdefault(role, {})[(relation, column, privilege)] = grantable
+    return held
+
+
 def plan(connection, applying=False):
     """The ``Plan`` for ``connection``'s database; raises ``RoleError`` when a setting names a
     role that is missing or must not be a service role (``applying``: nor the role about to
@@ -148,10 +160,7 @@ def plan(connection, applying=False):
         _refuse_unusable_roles(
             cursor, services, {owner for _, owner in relations.values()}, applying
         )
-        cursor.execute(_GRANTS, tables)
-        held = {}
-        for relation, column, role, privilege, grantable in cursor.fetchall():
-            held.setdefault(role, {})[(relation, column, privilege)] = grantable
+    held = held_privileges(connection)
     kinds = {name: kind for name, (kind, _) in relations.items()}
     roles = []
     for service in services:

@@ -17,9 +17,7 @@ def execute(sql):
 
 def privileges(role):
     """``{(relation, column, privilege)}`` the role holds on the project's tables."""
-    with connection.cursor() as cursor:
-        cursor.execute(grants._GRANTS, {"tables": grants.project_tables(connection)})
-        return {(rel, col, priv) for rel, col, grantee, priv, _ in cursor if grantee == role}
+    return set(grants.held_privileges(connection).get(role, {}))
 
 
 def test_apply_grants_exactly_the_services_needs(service_roles):

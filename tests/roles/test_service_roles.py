@@ -99,7 +99,7 @@ def test_each_privilege_granted_is_needed_by_a_statement_of_its_service(service_
                 failures = run_service(name)
             transaction.set_rollback(True)
         if not failures:
-            unneeded.append(grants.describe(item))
+            unneeded.append(grants.describe_privilege(item))
 
     assert unneeded == []
 

@@ -45,7 +45,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  note: {relation} does not exist yet (run migrate)")
         for role, items in plan.others.items():
             self.stdout.write(
-                f"note: {role} holds {', '.join(map(grants.describe, items))}; no "
+                f"note: {role} holds {', '.join(map(grants.describe_privilege, items))}; no "
                 "LEDGERFLOW_*_ROLE setting names it, so it is left alone (revoke by hand if it "
                 "was a service's role)."
             )
