@@ -145,3 +145,21 @@ def test_a_grant_only_its_grantor_can_revoke_stops_everything(service_roles, rol
     assert "no grant was changed" in str(refused.value)
     assert privileges(service_roles["balancer"]) == set()  # granted first, then rolled back
     assert privileges(bot) == {("users", None, "DELETE")}
+
+
+def test_a_member_of_the_tables_owner_is_refused(service_roles, settings, role_names):
+    outsider = role_names["outsider"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'orders'")
+        [owner] = cursor.fetchone()
+    execute(f'GRANT "{owner}" TO "{outsider}"')
+    settings.LEDGERFLOW_BOT_ROLE = outsider
+
+    with pytest.raises(RoleError) as refused:
+        grants.apply(connection)
+
+    assert str(refused.value) == (
+        f"LEDGERFLOW_BOT_ROLE names '{outsider}', which owns the project's tables or is a "
+        f"member of their owner ({owner}), so it can alter and drop them; name a plain login "
+        "role. No grant was changed."
+    )

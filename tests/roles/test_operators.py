@@ -19,7 +19,7 @@ from tests.support.databases import (
     scratch_database,
     server_conninfo,
 )
-from tests.support.servers import get_json, running_server
+from tests.support.servers import get, get_json, running_server
 
 
 def url_as(role, dbname):
@@ -60,13 +60,19 @@ def test_migrate_grants_each_named_role_what_its_service_needs(migrated, role_na
     assert check.stdout.splitlines()[-1] == "Every service role holds exactly what it needs."
 
 
-def test_readiness_is_200_for_the_monitor_role_at_head(migrated, role_names):
+def test_readiness_and_metrics_work_for_the_monitor_role_at_head(migrated, role_names):
     name, _ = migrated
 
-    with running_server(url_as(role_names["monitor"], name)) as server:
+    with running_server(
+        url_as(role_names["monitor"], name), env={"HEALTH_ALLOWED_NETWORKS": "127.0.0.1"}
+    ) as server:
         status, body = get_json(server.url("/health/ready"))
+        metrics_status, metrics = get(server.url("/metrics"))
 
     assert (status, body["status"]) == (200, "ok"), body
+    assert all(check["details"] == [] for check in body["checks"].values()), body
+    assert metrics_status == 200
+    assert "ledgerflow_schema_at_head 1.0" in metrics.splitlines()
 
 
 def test_schema_version_check_and_drift_pass_under_the_monitor_role(migrated, role_names):
