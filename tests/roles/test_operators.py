@@ -165,6 +165,25 @@ def test_service_grants_check_names_a_difference_and_apply_fixes_it(migrated, ro
     assert after.returncode == 0
 
 
+def test_a_later_migrate_with_nothing_to_apply_revokes_what_a_role_should_not_hold(
+    migrated, role_names
+):
+    name, _ = migrated
+    indexer = role_names["indexer"]
+    with connect(name, autocommit=True) as conn:
+        conn.execute(f'GRANT SELECT ON orders TO "{indexer}"')
+
+    result = manage(
+        "migrate", "--no-input", database_url_value=database_url(name), env=role_env(role_names)
+    )
+
+    assert "No migrations to apply." in result.stdout
+    assert f'Service grants: REVOKE SELECT ON TABLE "orders" FROM "{indexer}"' in result.stdout
+    with connect(name) as conn:
+        [(holds,)] = conn.execute("SELECT has_table_privilege(%s, 'orders', 'SELECT')", [indexer])
+    assert holds is False
+
+
 def test_a_missing_role_stops_migrate_before_anything_is_applied(role_names):
     env = {**role_env(role_names), "LEDGERFLOW_BOT_ROLE": "lf_test_no_such_role"}
     with scratch_database("lf_roles") as name:
