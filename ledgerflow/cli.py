@@ -61,7 +61,7 @@ def run(argv):
         if "--traceback" in argv:
             raise
         connection = connections["default"]
-        if getattr(_driver_error(exc), "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+        if _missing_privilege(exc):
             # A wrong role is configuration; 1 stays "different" for the --check commands.
             return _fail(describe_missing_privilege(exc, connection), EXIT_CONFIGURATION)
         return _fail(
@@ -150,6 +150,15 @@ def describe_failure(exc, connection, command, had_session):
         "committed before stays. Fix the cause and run the command again; add --traceback "
         "to see where it failed."
     )
+
+
+def _missing_privilege(exc):
+    """Whether a role lacked a privilege; a django_migrations table it could not create has its
+    own paragraph."""
+    from django.db.migrations.exceptions import MigrationSchemaMissing
+
+    missing = getattr(_driver_error(exc), "sqlstate", None) == INSUFFICIENT_PRIVILEGE
+    return missing and not isinstance(exc, MigrationSchemaMissing)
 
 
 def describe_missing_privilege(exc, connection):
