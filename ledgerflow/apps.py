@@ -9,7 +9,13 @@ class LedgerflowConfig(AppConfig):
     verbose_name = "LedgerFlow schema"
 
     def ready(self):
+        from django.db.models.signals import post_migrate, pre_migrate
+
         from ledgerflow import checks  # noqa: F401  (registers the system checks)
+        from ledgerflow.roles import hooks
+
+        pre_migrate.connect(hooks.refuse_unusable_roles, sender=self)
+        post_migrate.connect(hooks.reconcile_grants, sender=self)
 
 
 class LedgerflowAdminConfig(AdminConfig):

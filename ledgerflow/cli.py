@@ -9,6 +9,7 @@ import sys
 
 EXIT_CONFIGURATION = 2
 EXIT_DATABASE = 1
+INSUFFICIENT_PRIVILEGE = "42501"
 _NO_DATABASE_COMMANDS = {"help", "--help", "-h", "version", "--version"}
 # SQLSTATEs of a session the server ended besides class 08 (connection exception):
 # admin_shutdown (pg_terminate_backend), crash_shutdown, idle_session_timeout.
@@ -60,6 +61,9 @@ def run(argv):
         if "--traceback" in argv:
             raise
         connection = connections["default"]
+        if _missing_privilege(exc):
+            # A wrong role is configuration; 1 stays "different" for the --check commands.
+            return _fail(describe_missing_privilege(exc, connection), EXIT_CONFIGURATION)
         return _fail(
             describe_failure(exc, connection, command, "default" in connected), EXIT_DATABASE
         )
@@ -145,6 +149,28 @@ def describe_failure(exc, connection, command, had_session):
         "PostgreSQL rolled back the statement and its transaction; what the command had "
         "committed before stays. Fix the cause and run the command again; add --traceback "
         "to see where it failed."
+    )
+
+
+def _missing_privilege(exc):
+    """Whether a role lacked a privilege; a django_migrations table it could not create has its
+    own paragraph."""
+    from django.db.migrations.exceptions import MigrationSchemaMissing
+
+    missing = getattr(_driver_error(exc), "sqlstate", None) == INSUFFICIENT_PRIVILEGE
+    return missing and not isinstance(exc, MigrationSchemaMissing)
+
+
+def describe_missing_privilege(exc, connection):
+    """The paragraph for a service or read-only role running a command that needs more."""
+    from ledgerflow.db.urls import describe_target
+
+    return (
+        f"{_first_line(_driver_error(exc))} on {describe_target(connection.settings_dict)}; the "
+        "command stopped there. Run it as a role that holds what it needs: the tables' owner for "
+        "migrate and the commands that change things, the role named in LEDGERFLOW_MONITOR_ROLE "
+        "for schema_version --check and schema_drift (`python manage.py service_grants` lists "
+        "what each service role holds)."
     )
 
 

@@ -92,9 +92,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
     "django_linear_migrations",
     "ledgerflow.apps.LedgerflowConfig",
+    # After the project app: its runserver (ledgerflow/management) wraps staticfiles' own, and an
+    # earlier app's command of the same name wins.
+    "django.contrib.staticfiles",
     "ledgerflow.console.apps.ConsoleConfig",
     "accounts",
     "users",
@@ -199,6 +201,14 @@ SILENCED_SYSTEM_CHECKS = [
     # allows 63 bytes, which ledgerflow.checks (ledgerflow.E001) enforces instead.
     "models.E034",
 ]
+
+# Service roles (ledgerflow/roles) -------------------------------------------------------------
+# Login roles the operator created for each service; after every migrate each named role gets
+# exactly what its service's statements need (`manage.py service_grants` shows it). Unset: none.
+LEDGERFLOW_BALANCER_ROLE = env.str("LEDGERFLOW_BALANCER_ROLE", default="").strip()
+LEDGERFLOW_BOT_ROLE = env.str("LEDGERFLOW_BOT_ROLE", default="").strip()
+LEDGERFLOW_INDEXER_ROLE = env.str("LEDGERFLOW_INDEXER_ROLE", default="").strip()
+LEDGERFLOW_MONITOR_ROLE = env.str("LEDGERFLOW_MONITOR_ROLE", default="").strip()
 
 # Health, metrics and logs (ledgerflow/health) -------------------------------------------------
 # /metrics and the detailed /health/ready output need the token or an allowed address; with

@@ -17,6 +17,7 @@ from ledgerflow.db.introspection import (
     schema_snapshot,
     sequence_positions,
 )
+from ledgerflow.roles.services import table_grants
 from ledgerflow.schema import expected
 from ledgerflow.schema.states import applied_state, unknown_migrations
 
@@ -35,7 +36,9 @@ def detect_drift(connection, notes=None):
     "clean".
 
     ``notes``, when given a list, also receives what differs without being drift: grants to
-    roles other than PUBLIC (a deployment's own), sequences this role may not read.
+    roles other than PUBLIC (a deployment's own), sequences this role may not read. The grants
+    ``migrate`` makes to the service roles (``ledgerflow.roles``) are expected, so a service role
+    holding exactly them is no note.
     """
     with read_only_snapshot(connection) as cursor:
         state = applied_state(cursor)
@@ -45,8 +48,20 @@ def detect_drift(connection, notes=None):
         actual = schema_snapshot(cursor)
         behind, unread = sequence_positions(cursor, actual)
     if notes is not None:
-        notes.extend([*grant_notes(wanted, actual), *unread])
+        notes.extend([*grant_notes(_with_service_grants(wanted), actual), *unread])
     return compare_snapshots(wanted, actual) + behind
+
+
+def _with_service_grants(snapshot):
+    """``snapshot`` with the table grants ``migrate`` makes to the configured service roles."""
+    service = table_grants(snapshot["tables"])
+    tables = {
+        table: {**spec, "grants": {**spec.get("grants", {}), **service[table]}}
+        if table in service
+        else spec
+        for table, spec in snapshot["tables"].items()
+    }
+    return {**snapshot, "tables": tables}
 
 
 def compare_databases(connection, other_params, notes=None):
