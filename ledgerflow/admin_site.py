@@ -39,6 +39,16 @@ OVERLONG_QUERY_VALUE = {
 }
 
 
+def column_value(field, text):
+    """``text`` from a URL as a value of ``field``'s column; ``ValidationError`` when it cannot
+    be one (not a number, out of the column's range, too long, or holding a NUL byte, which
+    PostgreSQL refuses in text: a 500)."""
+    ProhibitNullCharactersValidator()(text)
+    value = field.to_python(text)
+    field.run_validators(value)
+    return value
+
+
 class ReadOnlyPages:
     """A list and a detail page for ``model``; rows are addressed by ``key_fields`` in the URL.
 
@@ -105,18 +115,13 @@ class ReadOnlyPages:
 
     def _lookup(self, key):
         """``key`` (strings from the URL) as field values; ``None`` when one cannot be a value of
-        its column (not a number, out of the column's range, too long, or holding a NUL byte,
-        which PostgreSQL refuses in text: a 500), so no query runs for it."""
-        lookup = {}
-        for name, text in key.items():
-            field = self.opts.get_field(name)
-            try:
-                ProhibitNullCharactersValidator()(text)
-                lookup[name] = field.to_python(text)
-                field.run_validators(lookup[name])
-            except ValidationError:
-                return None
-        return lookup
+        its column, so no query runs for it."""
+        try:
+            return {
+                name: column_value(self.opts.get_field(name), text) for name, text in key.items()
+            }
+        except ValidationError:
+            return None
 
     def list_view(self, request):
         if not self.has_view_permission(request):
@@ -178,7 +183,28 @@ class LedgerFlowAdminSite(admin.AdminSite):
         self._readonly_pages = {}
 
     def admin_view(self, view, cacheable=False):
-        return super().admin_view(self._dropping_overlong_query_values(view), cacheable)
+        view = self._dropping_overlong_query_values(self._refusing_impossible_keys(view))
+        return super().admin_view(view, cacheable)
+
+    @staticmethod
+    def _refusing_impossible_keys(view):
+        """``view``, except that an object key that cannot be a primary key of the model (see
+        ``column_value``) is a 404 before any query; a possible key that matches no row keeps
+        the admin's own answer."""
+        model_admin = getattr(view, "__self__", None)
+        model = getattr(model_admin, "model", None)
+
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            object_id = kwargs.get("object_id")
+            if model is not None and object_id is not None and "_to_field" not in request.GET:
+                try:
+                    column_value(model._meta.pk, unquote(object_id))
+                except ValidationError:
+                    raise Http404(f"No {model._meta.verbose_name} has that key.") from None
+            return view(request, *args, **kwargs)
+
+        return wrapper
 
     @staticmethod
     def _dropping_overlong_query_values(view):
