@@ -34,6 +34,7 @@ def run(argv):
     from django.db import Error, OperationalError, connections
 
     from ledgerflow.db import embedded
+    from ledgerflow.db.server_versions import refusal_of_connection
     from ledgerflow.db.urls import describe_target
     from ledgerflow.health.masking import mask_secrets
 
@@ -57,6 +58,9 @@ def run(argv):
         return _fail(str(exc), EXIT_DATABASE)
     except Error as exc:
         connection = connections["default"]
+        too_old = refusal_of_connection(exc, connection)
+        if too_old:
+            return _fail(too_old, EXIT_DATABASE)
         if connection.connection is not None:
             raise  # connected fine: a failure inside the work, keep its traceback
         if not isinstance(exc, OperationalError) and not _raised_while_connecting(exc):
