@@ -141,7 +141,7 @@ def take_backup(
             cursor.execute("SELECT pg_export_snapshot()")
             dump_snapshot = cursor.fetchone()[0]
         version_num = server_version_num(cursor)
-        major, dump_version = pgtools.client_version("pg_dump")
+        major, dump_version = pgtools.client_version("pg_dump", version_num)
         pgtools.check_versions_match("pg_dump", major, dump_version, version_num, target)
         if tables:
             scope = "tables"
@@ -174,7 +174,9 @@ def take_backup(
             schema, table = name.split(".", 1)
             args.append(f"--table={quote_ident(schema)}.{quote_ident(table)}")
         try:
-            pgtools.run_client("pg_dump", args, settings_dict)
+            pgtools.run_client(
+                "pg_dump", args, settings_dict, check_against_server_version=version_num
+            )
         except RecoveryError:
             partial_path.unlink(missing_ok=True)
             raise
