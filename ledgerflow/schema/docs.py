@@ -34,6 +34,12 @@ _VOLATILE_DUMP_LINES = re.compile(
     r"^(SET |SELECT pg_catalog\.set_config|\\restrict |\\unrestrict |-- Dumped (from|by) "
     r"|-- PostgreSQL database dump)"
 )
+# What pg_dump 15 and later write for the public schema of a PostgreSQL 14 server (whose public
+# schema has the old default privileges): a comment, no statement.
+_PUBLIC_SCHEMA_NOTE = (
+    "--\n-- Name: public; Type: SCHEMA; Schema: -; Owner: -\n--\n\n"
+    "-- *not* creating schema, since initdb creates it\n"
+)
 
 
 class SchemaDocsError(Exception):
@@ -112,6 +118,7 @@ def dump(connection):
 
 
 def normalise_dump(text):
+    text = text.replace(_PUBLIC_SCHEMA_NOTE, "")
     lines = [line for line in text.splitlines() if not _VOLATILE_DUMP_LINES.match(line)]
     kept = []
     for line in lines:
