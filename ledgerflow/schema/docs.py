@@ -81,10 +81,10 @@ def generate_all(using="default"):
     )
 
 
-def pg_dump_path():
-    """The same pg_dump that backups use (LEDGERFLOW_PG_BIN_DIR or PATH)."""
+def pg_dump_path(server_version_num):
+    """The same pg_dump that backups use for a server of that version."""
     try:
-        return client_path("pg_dump")
+        return client_path("pg_dump", server_version_num)
     except RecoveryError as exc:
         raise SchemaDocsError(str(exc)) from None
 
@@ -102,7 +102,7 @@ def dump(connection):
         if key in params:
             env[variable] = str(params[key])
     command = [
-        pg_dump_path(),
+        pg_dump_path(connection.pg_version),
         "--schema-only",
         "--no-owner",
         "--no-privileges",
