@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install migrate test lint format showmigrations runserver embedded-stop clean
+.PHONY: help install migrate test test-matrix lint format showmigrations runserver embedded-stop clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ runserver: $(STAMP)  ## Run the admin locally
 test: $(STAMP)  ## Lint, then run the whole test suite against real PostgreSQL
 	$(MAKE) --no-print-directory lint
 	LEDGERFLOW_ENV=test $(BIN)/pytest
+
+test-matrix: $(STAMP)  ## Schema-level tests on PostgreSQL 14 to 18 (and 13 refused); see .ci/pg-matrix
+	$(BIN)/python .ci/pg-matrix $(MAJORS)
 
 lint: $(STAMP)  ## ruff, models/migrations agreement, hadolint on the Dockerfile
 	$(BIN)/ruff check .

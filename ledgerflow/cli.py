@@ -34,6 +34,7 @@ def run(argv):
     from django.db.backends.signals import connection_created
 
     from ledgerflow.db import embedded
+    from ledgerflow.db.server_versions import refusal_of_connection
 
     try:
         uses_embedded = settings.USES_EMBEDDED_DATABASE
@@ -61,6 +62,9 @@ def run(argv):
         if "--traceback" in argv:
             raise
         connection = connections["default"]
+        too_old = refusal_of_connection(exc, connection)
+        if too_old:
+            return _fail(too_old, EXIT_DATABASE)
         if _missing_privilege(exc):
             # A wrong role is configuration; 1 stays "different" for the --check commands.
             return _fail(describe_missing_privilege(exc, connection), EXIT_CONFIGURATION)

@@ -93,6 +93,9 @@ def _without_storage_parameters(definition, index):
            '') END"""
 
 
+# PostgreSQL 18 also keeps NOT NULL as constraints (contype 'n', named <table>_<column>_not_null)
+# in pg_constraint; each column's not_null already says it, on every version, so they are left out
+# and snapshots of the same schema are equal on 14 to 18.
 _CONSTRAINTS = f"""
 SELECT c.relname, con.conname, con.contype,
        {_without_storage_parameters("pg_get_constraintdef(con.oid)", "ci")}
@@ -100,7 +103,7 @@ FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class ci ON ci.oid = con.conindid
-WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s)
+WHERE n.nspname = current_schema() AND c.relname = ANY(%(tables)s) AND con.contype <> 'n'
 ORDER BY c.relname, con.conname
 """
 

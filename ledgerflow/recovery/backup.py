@@ -230,7 +230,7 @@ def take_backup(
             cursor.execute("SELECT pg_export_snapshot()")
             dump_snapshot = cursor.fetchone()[0]
         version_num = server_version_num(cursor)
-        major, dump_version = pgtools.client_version("pg_dump")
+        major, dump_version = pgtools.client_version("pg_dump", version_num)
         pgtools.check_versions_match("pg_dump", major, dump_version, version_num, target)
         if tables:
             scope = "tables"
@@ -274,7 +274,9 @@ def take_backup(
                 os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
             )
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            pgtools.run_client("pg_dump", args, settings_dict)
+            pgtools.run_client(
+                "pg_dump", args, settings_dict, check_against_server_version=version_num
+            )
             os.fsync(held.fileno())
         except (RecoveryError, OSError) as exc:
             if held:

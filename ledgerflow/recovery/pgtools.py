@@ -1,7 +1,8 @@
 """Running ``pg_dump``/``pg_restore`` against a Django database, with the versions checked.
 
-A client older than the server cannot read its catalogs, and a newer one writes archives an older
-``pg_restore`` cannot read; both are refused up front with the fix named, never half-way through.
+A client older than the server cannot read its catalogs: it is refused up front with the fix
+named, never half-way through. Among several installed clients the server's own major is chosen,
+else the oldest newer one (a newer pg_dump also writes archives an older pg_restore cannot read).
 """
 
 import contextlib
@@ -16,6 +17,7 @@ import tempfile
 
 from django.conf import settings
 
+from ledgerflow.db.embedded import SYSTEM_BIN_ROOT
 from ledgerflow.db.urls import describe_target
 from ledgerflow.recovery import RecoveryError
 
@@ -40,23 +42,50 @@ def _dies_with_parent():
     return arm
 
 
-def client_path(program):
-    """The path of ``program`` (pg_dump, pg_restore), from LEDGERFLOW_PG_BIN_DIR or PATH."""
+def client_path(program, server_version_num=None):
+    """The path of ``program`` (pg_dump, pg_restore) to run against a server of that version.
+
+    LEDGERFLOW_PG_BIN_DIR, when set, is the operator's choice and the only candidate. Otherwise
+    the candidates are the one on PATH and those under /usr/lib/postgresql/*/bin (Debian keeps
+    one per major version): with no server version the first of them; with one, the client of
+    the server's own major, else the oldest newer one (a client reads the catalogs of older
+    servers, never of newer ones), else a refusal naming the major needed.
+    """
     bin_dir = settings.LEDGERFLOW_PG_BIN_DIR
-    found = shutil.which(program, path=bin_dir) if bin_dir else shutil.which(program)
-    if not found:
-        where = f"LEDGERFLOW_PG_BIN_DIR ({bin_dir})" if bin_dir else "PATH"
+    if bin_dir:
+        candidates = [shutil.which(program, path=bin_dir)]
+    else:
+        candidates = [shutil.which(program), *map(str, SYSTEM_BIN_ROOT.glob(f"*/bin/{program}"))]
+    candidates = list(
+        dict.fromkeys(path for path in candidates if path and os.access(path, os.X_OK))
+    )
+    if not candidates:
+        where = f"LEDGERFLOW_PG_BIN_DIR ({bin_dir})" if bin_dir else f"PATH or {SYSTEM_BIN_ROOT}"
         raise RecoveryError(
             f"{program} was not found on {where}. Install the PostgreSQL client tools of the "
             "server's major version (Debian: apt-get install postgresql-client-15) or set "
             "LEDGERFLOW_PG_BIN_DIR to the directory holding them."
         )
-    return found
+    if server_version_num is None or bin_dir:
+        return candidates[0]
+    major = server_major(server_version_num)
+    found = sorted(
+        {_version_of(path)[0]: path for path in reversed(candidates)}.items()
+    )  # by major; the earlier candidate wins a tie
+    usable = [path for client_major, path in found if client_major >= major]
+    if not usable:
+        have = ", ".join(f"{path} ({client_major})" for client_major, path in found)
+        raise RecoveryError(
+            f"the server runs PostgreSQL {major}, which needs {program} {major} or newer; the "
+            f"installed ones are older: {have}. Nothing was changed. Install "
+            f"postgresql-client-{major} (Debian: from the PostgreSQL apt repository) or set "
+            f"LEDGERFLOW_PG_BIN_DIR to the bin directory of a {program} {major} or newer."
+        )
+    return usable[0]
 
 
-def client_version(program):
-    """``(major, full_version_text)`` of a PostgreSQL client program."""
-    path = client_path(program)
+def _version_of(path):
+    """``(major, full_version_text)`` reported by ``path --version``."""
     output = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     match = _VERSION.search(output.stdout)
     if output.returncode != 0 or not match:
@@ -66,18 +95,24 @@ def client_version(program):
     return int(match.group(1)), output.stdout.strip()
 
 
+def client_version(program, server_version_num=None):
+    """``(major, full_version_text)`` of the ``program`` that ``client_path`` chooses."""
+    return _version_of(client_path(program, server_version_num))
+
+
 def server_major(server_version_num):
     """The major version from ``server_version_num`` (150020 → 15)."""
     return int(server_version_num) // 10000
 
 
 def check_versions_match(program, client_major, client_text, server_version_num, target):
-    """Refuse a client whose major version differs from the server's, naming both and the fix."""
+    """Refuse a client older than the server (it cannot read the server's catalogs), naming both
+    and the fix. A newer client works; ``client_path`` prefers the server's own major."""
     major = server_major(server_version_num)
-    if client_major != major:
+    if client_major < major:
         raise RecoveryError(
             f"{program} is {client_text} but the server of {target} runs PostgreSQL {major}. "
-            f"The client's major version must match the server's ({major}): install "
+            f"The client's major version must be {major} or newer: install "
             f"postgresql-client-{major} and point LEDGERFLOW_PG_BIN_DIR at its bin directory "
             f"(Debian: /usr/lib/postgresql/{major}/bin). Nothing was changed."
         )
@@ -106,9 +141,9 @@ def libpq_environment(settings_dict):
 
 def run_client(program, args, settings_dict, *, check_against_server_version=None):
     """Run a PostgreSQL client program; raise ``RecoveryError`` with its stderr on failure."""
-    path = client_path(program)
+    path = client_path(program, check_against_server_version)
     if check_against_server_version is not None:
-        major, text = client_version(program)
+        major, text = _version_of(path)
         check_versions_match(
             program, major, text, check_against_server_version, describe_target(settings_dict)
         )

@@ -77,7 +77,7 @@ def restore_archive(
         existing_tables = user_tables(cursor)
         existing_types = user_types(cursor)
         current_state = applied_migrations(cursor)
-    major, restore_version = pgtools.client_version("pg_restore")
+    major, restore_version = pgtools.client_version("pg_restore", version_num)
     pgtools.check_versions_match("pg_restore", major, restore_version, version_num, target)
     verify_archive_readable(archive_path, settings_dict, data_tables(manifest))
 

@@ -34,6 +34,12 @@ _VOLATILE_DUMP_LINES = re.compile(
     r"^(SET |SELECT pg_catalog\.set_config|\\restrict |\\unrestrict |-- Dumped (from|by) "
     r"|-- PostgreSQL database dump)"
 )
+# What pg_dump 15 and later write for the public schema of a PostgreSQL 14 server (whose public
+# schema has the old default privileges): a comment, no statement.
+_PUBLIC_SCHEMA_NOTE = (
+    "--\n-- Name: public; Type: SCHEMA; Schema: -; Owner: -\n--\n\n"
+    "-- *not* creating schema, since initdb creates it\n"
+)
 
 
 class SchemaDocsError(Exception):
@@ -75,10 +81,10 @@ def generate_all(using="default"):
     )
 
 
-def pg_dump_path():
-    """The same pg_dump that backups use (LEDGERFLOW_PG_BIN_DIR or PATH)."""
+def pg_dump_path(server_version_num):
+    """The same pg_dump that backups use for a server of that version."""
     try:
-        return client_path("pg_dump")
+        return client_path("pg_dump", server_version_num)
     except RecoveryError as exc:
         raise SchemaDocsError(str(exc)) from None
 
@@ -96,7 +102,7 @@ def dump(connection):
         if key in params:
             env[variable] = str(params[key])
     command = [
-        pg_dump_path(),
+        pg_dump_path(connection.pg_version),
         "--schema-only",
         "--no-owner",
         "--no-privileges",
@@ -112,6 +118,7 @@ def dump(connection):
 
 
 def normalise_dump(text):
+    text = text.replace(_PUBLIC_SCHEMA_NOTE, "")
     lines = [line for line in text.splitlines() if not _VOLATILE_DUMP_LINES.match(line)]
     kept = []
     for line in lines:

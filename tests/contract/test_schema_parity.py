@@ -49,3 +49,21 @@ def test_a_difference_is_reported_readably():
         "tables.orders.columns.status.default: expected \"'pending'::order_status\", "
         "found \"'completed'::order_status\"",
     ]
+
+
+def test_not_null_is_read_as_a_column_property_only(db):
+    # PostgreSQL 18 also lists NOT NULL in pg_constraint (users_telegram_id_not_null); read as
+    # constraints they would be differences from a contract written on older servers.
+    snapshot = migrated_snapshot()
+
+    telegram_id = next(
+        c for c in snapshot["tables"]["users"]["columns"] if c["name"] == "telegram_id"
+    )
+    constraint_types = {
+        name: constraint["type"]
+        for table in snapshot["tables"].values()
+        for name, constraint in table["constraints"].items()
+    }
+    assert telegram_id["not_null"] is True
+    assert "n" not in constraint_types.values()
+    assert "users_telegram_id_not_null" not in constraint_types

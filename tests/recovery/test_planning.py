@@ -67,9 +67,9 @@ def test_drop_of_an_empty_table_is_lossless(db):
 
 def test_version_check_names_both_versions_and_the_fix():
     with pytest.raises(RecoveryError) as error:
-        check_versions_match("pg_restore", 16, "pg_restore (PostgreSQL) 16.2", 150020, "db x")
+        check_versions_match("pg_restore", 14, "pg_restore (PostgreSQL) 14.11", 150020, "db x")
 
-    assert "pg_restore (PostgreSQL) 16.2" in str(error.value)
+    assert "pg_restore (PostgreSQL) 14.11" in str(error.value)
     assert "runs PostgreSQL 15" in str(error.value)
     assert "/usr/lib/postgresql/15/bin" in str(error.value)
 

@@ -84,6 +84,18 @@ def test_normalise_dump_drops_per_run_and_per_version_lines():
     )
 
 
+def test_normalise_dump_drops_the_public_schema_note_of_a_postgresql_14_server():
+    table = (
+        "--\n-- Name: t; Type: TABLE; Schema: public; Owner: -\n--\n\nCREATE TABLE public.t ();\n"
+    )
+    raw = (
+        "--\n-- Name: public; Type: SCHEMA; Schema: -; Owner: -\n--\n\n"
+        "-- *not* creating schema, since initdb creates it\n\n\n" + table
+    )
+
+    assert normalise_dump(raw).split("\n", 3)[3] == table
+
+
 def test_docs_refuse_a_column_without_a_meaning():
     head = expected.stored().snapshot_for(head_state())
     shape = head["tables"]["orders"]
