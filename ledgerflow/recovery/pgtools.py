@@ -174,13 +174,14 @@ def _client_failure(program, returncode, stderr, settings_dict):
 
 
 @contextlib.contextmanager
-def client_output(program, args, settings_dict):
-    """Run a PostgreSQL client program and yield its standard output (a binary file) to read to
-    the end; raise ``RecoveryError`` with its stderr when it fails. The program is killed when
-    the block raises, or when this process dies."""
+def client_output(program, args, settings_dict, server_version_num=None):
+    """Run a PostgreSQL client program (the one ``client_path`` chooses for the server) and
+    yield its standard output (a binary file) to read to the end; raise ``RecoveryError`` with
+    its stderr when it fails. The program is killed when the block raises, or when this process
+    dies."""
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(
-            [client_path(program), *args],
+            [client_path(program, server_version_num), *args],
             env=libpq_environment(settings_dict),
             stdout=subprocess.PIPE,
             stderr=errors,

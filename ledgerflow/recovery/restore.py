@@ -122,7 +122,7 @@ def restore_archive(
                     lock_wait_timeout_ms=lock_timeout_ms,
                     settings_dict=settings_dict,
                 )
-            _apply_archive(cursor, archive_path, settings_dict, clean=not_empty)
+            _apply_archive(cursor, archive_path, settings_dict, version_num, clean=not_empty)
             counts, state = _verify(cursor, manifest, target)
             cursor.execute("COMMIT")
         except (RecoveryError, psycopg.Error) as exc:
@@ -174,13 +174,15 @@ def _hold_writes(cursor, tables, lock_timeout, lock_timeout_ms, target):
     cursor.execute("SET LOCAL lock_timeout = 0")
 
 
-def _apply_archive(cursor, archive_path, settings_dict, *, clean):
+def _apply_archive(cursor, archive_path, settings_dict, server_version_num, *, clean):
     """Run ``pg_restore``'s SQL for the archive in the cursor's transaction (it connects to no
     database itself, so the transaction, and when it commits, stay ours)."""
     args = ["--no-owner", "--no-privileges", "--file=-"]
     if clean:
         args += ["--clean", "--if-exists"]
-    with pgtools.client_output("pg_restore", [*args, str(archive_path)], settings_dict) as script:
+    with pgtools.client_output(
+        "pg_restore", [*args, str(archive_path)], settings_dict, server_version_num
+    ) as script:
         _execute_script(cursor, script)
     # The script empties search_path for its own statements; the checks name tables as usual.
     cursor.execute("RESET search_path")
