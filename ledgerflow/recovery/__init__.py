@@ -5,6 +5,18 @@ lossless, lossy or irreversible; ``rollback`` runs a plan atomically; ``backup``
 wrap ``pg_dump``/``pg_restore`` with a checksum and a manifest; ``tags`` records release states.
 """
 
+import math
+
 
 class RecoveryError(Exception):
     """A refusal or failure an operator can act on; the message says what to do."""
+
+
+def lock_timeout_ms(seconds):
+    """``--lock-timeout`` in whole milliseconds, at least 1: PostgreSQL reads 0 as wait forever."""
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
+        raise RecoveryError(
+            f"--lock-timeout must be a number of seconds greater than 0, not {seconds!r}. "
+            "Nothing was changed."
+        )
+    return max(1, math.ceil(seconds * 1000))

@@ -7,6 +7,7 @@ else the oldest newer one (a newer pg_dump also writes archives an older pg_rest
 
 import contextlib
 import ctypes
+import functools
 import os
 import re
 import shutil
@@ -85,7 +86,14 @@ def client_path(program, server_version_num=None):
 
 
 def _version_of(path):
-    """``(major, full_version_text)`` reported by ``path --version``."""
+    """``(major, full_version_text)`` reported by ``path --version``: asked once per file as it
+    is now (choosing a client, checking it and running it each want the version)."""
+    stat = os.stat(path)
+    return _reported_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _reported_version(path, _mtime_ns, _size):
     output = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     match = _VERSION.search(output.stdout)
     if output.returncode != 0 or not match:

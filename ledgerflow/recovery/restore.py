@@ -15,14 +15,13 @@ import psycopg
 
 from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY, describe_holder, lock_holder
-from ledgerflow.recovery import RecoveryError, pgtools
+from ledgerflow.recovery import RecoveryError, lock_timeout_ms, pgtools
 from ledgerflow.recovery.backup import (
     data_tables,
     read_verified_manifest,
     take_backup,
     verify_archive_readable,
 )
-from ledgerflow.recovery.rollback import _lock_timeout_ms
 from ledgerflow.recovery.state import (
     applied_migrations,
     has_rows,
@@ -69,7 +68,7 @@ def restore_archive(
     confirmation, a migration in progress, locks not granted, or a result that does not match
     the manifest.
     """
-    lock_timeout_ms = _lock_timeout_ms(lock_timeout)
+    timeout_ms = lock_timeout_ms(lock_timeout)
     manifest = read_verified_manifest(archive_path, allow_unauthenticated=allow_unauthenticated)
     target = describe_target(settings_dict)
     with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
@@ -106,7 +105,7 @@ def restore_archive(
         # The transaction sits idle while pg_dump writes the pre-restore backup.
         cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         _exclude_migrations(conn, cursor, target)
-        _hold_writes(cursor, replaced, lock_timeout, lock_timeout_ms, target)
+        _hold_writes(cursor, replaced, lock_timeout, timeout_ms, target)
         previous_backup = None
         try:
             if not_empty and any(has_rows(cursor, name) for name in existing_tables):
@@ -119,7 +118,7 @@ def restore_archive(
                 previous_backup = take_backup(
                     reason="pre-restore",
                     snapshot=cursor.fetchone()[0],
-                    lock_wait_timeout_ms=lock_timeout_ms,
+                    lock_wait_timeout_ms=timeout_ms,
                     settings_dict=settings_dict,
                 )
             _apply_archive(cursor, archive_path, settings_dict, version_num, clean=not_empty)

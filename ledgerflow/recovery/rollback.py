@@ -7,7 +7,6 @@ the plan do not know about. The backup reads the same snapshot (``pg_export_snap
 """
 
 import contextlib
-import math
 from dataclasses import dataclass
 
 from django.db import DatabaseError, OperationalError, connections, transaction
@@ -16,7 +15,7 @@ from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating import lock
 from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.migrating.executor import SafeMigrationExecutor
-from ledgerflow.recovery import RecoveryError
+from ledgerflow.recovery import RecoveryError, lock_timeout_ms
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.planning import assess, build_plan, render
 from ledgerflow.recovery.state import applied_migrations, quote_qualified, table_exists
@@ -54,16 +53,6 @@ def _refusal(plan):
         "roll back, or move the data away first."
     )
     return "\n".join(lines)
-
-
-def _lock_timeout_ms(seconds):
-    """``--lock-timeout`` in whole milliseconds, at least 1: PostgreSQL reads 0 as wait forever."""
-    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds <= 0:
-        raise RecoveryError(
-            f"--lock-timeout must be a number of seconds greater than 0, not {seconds!r}. "
-            "Nothing was changed."
-        )
-    return max(1, math.ceil(seconds * 1000))
 
 
 def _lock_touched_tables(connection, plan, lock_timeout_ms):
@@ -123,7 +112,7 @@ def rollback(
     ``write`` receives the printed plan and progress. Raises ``RecoveryError`` for a refused or
     impossible rollback; nothing has changed then.
     """
-    lock_timeout_ms = _lock_timeout_ms(lock_timeout)
+    timeout_ms = lock_timeout_ms(lock_timeout)
     if using == "default":
         use_direct_connection(using)  # the session lock needs it, as for migrate
     connection = connections[using]
@@ -143,7 +132,7 @@ def rollback(
         with context:
             if not dry_run and atomic:
                 try:
-                    _lock_touched_tables(connection, plan, lock_timeout_ms)
+                    _lock_touched_tables(connection, plan, timeout_ms)
                 except OperationalError as exc:
                     raise RecoveryError(
                         f"could not lock {', '.join(plan.tables_touched())} within "

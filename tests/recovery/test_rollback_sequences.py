@@ -6,8 +6,7 @@ table renamed back, an enum type recreated, SQL that fails halfway.
 
 import pytest
 
-from ledgerflow.recovery import RecoveryError
-from ledgerflow.recovery.rollback import _lock_timeout_ms
+from ledgerflow.recovery import RecoveryError, lock_timeout_ms
 from tests.migrating.support import MigrationsCopy, query
 from tests.recovery.conftest import applied, contents, existing_tables
 from tests.support.databases import connect
@@ -231,13 +230,13 @@ def test_database_error_in_a_non_atomic_rollback_names_the_steps_already_done(
 @pytest.mark.parametrize("seconds", [-1.0, 0.0, float("inf"), float("nan")])
 def test_lock_timeout_must_be_finite_and_positive(seconds):
     with pytest.raises(RecoveryError, match="--lock-timeout must be a number of seconds greater"):
-        _lock_timeout_ms(seconds)
+        lock_timeout_ms(seconds)
 
 
 def test_lock_timeout_rounds_up_to_a_whole_millisecond():
-    assert _lock_timeout_ms(0.0001) == 1
-    assert _lock_timeout_ms(0.5) == 500
-    assert _lock_timeout_ms(10) == 10000
+    assert lock_timeout_ms(0.0001) == 1
+    assert lock_timeout_ms(0.5) == 500
+    assert lock_timeout_ms(10) == 10000
 
 
 def test_bad_lock_timeout_is_a_clear_error_not_a_traceback(migrated_db, run):
