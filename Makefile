@@ -45,7 +45,7 @@ format: $(STAMP)  ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 embedded-stop:  ## Stop the embedded PostgreSQL, if it runs
-	$(BIN)/python -c "from pathlib import Path; from ledgerflow.db import embedded; embedded.stop(Path.cwd())"
+	@$(BIN)/python -c "from pathlib import Path; from ledgerflow.db import embedded; embedded.stop_and_say(Path.cwd())"
 
 clean: embedded-stop  ## Remove the virtual environment and the embedded database
 	rm -rf $(VENV) .pgembedded

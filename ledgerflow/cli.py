@@ -18,6 +18,8 @@ _SESSION_ENDED = ("57P01", "57P02", "57P05")
 # datatype_mismatch, not_null_violation.
 _SHAPE_MISMATCH = ("42703", "42804", "23502")
 _UNDEFINED_TABLE = "42P01"
+# migrate changes nothing with these (or prints machine-readable output): no closing summary.
+_READ_ONLY_MIGRATE_FLAGS = {"--plan", "--check", "--json", "--help", "-h"}
 
 
 def _fail(message, code):
@@ -71,7 +73,29 @@ def run(argv):
         return _fail(
             describe_failure(exc, connection, command, "default" in connected), EXIT_DATABASE
         )
+    if command == "migrate" and not _READ_ONLY_MIGRATE_FLAGS.intersection(argv):
+        print(
+            where_migrated(connections["default"].settings_dict, uses_embedded, settings.BASE_DIR)
+        )
     return 0
+
+
+def where_migrated(settings_dict, uses_embedded, base_dir):
+    """The closing lines of ``migrate``: which database it was, and for the embedded one where
+    it lives, how to open it and how to stop it."""
+    from ledgerflow.db import embedded
+    from ledgerflow.db.urls import describe_target
+
+    lines = [f"Migrated {describe_target(settings_dict)}."]
+    if uses_embedded:
+        run = embedded.socket_dir(base_dir)
+        lines += [
+            f"It is the embedded PostgreSQL: data in {embedded.root_dir(base_dir) / 'data'}, "
+            f"socket in {run}.",
+            f"  open it:  psql -h {run} -U {embedded.SUPERUSER} {embedded.DATABASE_NAME}",
+            "  stop it:  make embedded-stop",
+        ]
+    return "\n".join(lines)
 
 
 def describe_failure(exc, connection, command, had_session):

@@ -170,3 +170,23 @@ def test_any_other_database_error_is_one_paragraph_with_its_sqlstate(live_databa
     assert paragraph.startswith("error: `manage.py shell` stopped on a database error on database ")
     assert "division by zero (SQLSTATE 22012)" in paragraph
     assert "what the command had committed before stays" in paragraph
+
+
+def test_migrate_ends_by_naming_the_database_it_migrated():
+    with scratch_database() as name:
+        result = manage("migrate", database_url_value=database_url(name))
+        again = manage("migrate", "--plan", database_url_value=database_url(name))
+
+    assert result.stdout.rstrip().splitlines()[-1].startswith(f'Migrated database "{name}"')
+    assert "Migrated database" not in again.stdout  # --plan changes nothing
+
+
+def test_the_embedded_database_summary_says_where_it_lives_and_how_to_open_and_stop_it(tmp_path):
+    from ledgerflow.cli import where_migrated
+    from ledgerflow.db import embedded
+
+    summary = where_migrated({"NAME": "ledgerflow", "USER": "postgres"}, True, tmp_path)
+
+    assert str(tmp_path / ".pgembedded" / "data") in summary
+    assert f"psql -h {embedded.socket_dir(tmp_path)} -U postgres ledgerflow" in summary
+    assert "make embedded-stop" in summary

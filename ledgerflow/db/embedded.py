@@ -12,8 +12,10 @@ import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 DATABASE_NAME = "ledgerflow"
@@ -146,7 +148,15 @@ def ensure_running(base_dir):
             "--locale=C",
         )
     _check_cluster_version(data, bin_dir, account)
-    if _run(account, bin_dir / "pg_ctl", "status", "-D", data, check=False).returncode != 0:
+    # A server left behind by a deleted checkout at this same path shuts itself down about a
+    # minute after it notices, and removes the socket file on its way out, which by then is ours.
+    _stop_orphans(data)
+    running = _run(account, bin_dir / "pg_ctl", "status", "-D", data, check=False).returncode == 0
+    if running and not _accepts_connections(run):
+        # Alive by its pid file but unreachable (its socket file was removed): start it afresh.
+        _run(account, bin_dir / "pg_ctl", "stop", "-D", data, "-m", "fast", "-w", check=False)
+        running = False
+    if not running:
         if account is not None and not log.exists():
             log.touch()
             os.chown(log, account.pw_uid, account.pw_gid)
@@ -163,6 +173,12 @@ def ensure_running(base_dir):
             log,
             "-o",
             f"-c listen_addresses='' -k {run}",
+        )
+    if not _accepts_connections(run):
+        raise EmbeddedDatabaseError(
+            f"the embedded PostgreSQL in {data} was started but accepts no connection on "
+            f"{run}. Its log is {log}. Stop it with `make embedded-stop` and run the command "
+            f"again; if that fails too, remove {base} (make clean) to start from an empty database."
         )
     _create_database(run)
     return database_url(base_dir)
@@ -182,10 +198,89 @@ def _check_cluster_version(data, bin_dir, account):
 
 def stop(base_dir, mode="fast"):
     """Stop the cluster: ``fast`` ends sessions cleanly; ``immediate`` is a crash, as the crash
-    benchmark needs."""
+    benchmark needs. Returns whether a server was running."""
     data = root_dir(base_dir) / "data"
-    if (data / "PG_VERSION").is_file():
-        _run(_run_as(), find_bin_dir() / "pg_ctl", "stop", "-D", data, "-m", mode, check=False)
+    if not (data / "PG_VERSION").is_file():
+        return False
+    stopped = _run(
+        _run_as(), find_bin_dir() / "pg_ctl", "stop", "-D", data, "-m", mode, check=False
+    )
+    return stopped.returncode == 0
+
+
+def stop_and_say(base_dir):
+    """``make embedded-stop``: stop the server and confirm what happened."""
+    data = root_dir(base_dir) / "data"
+    if stop(base_dir):
+        print(f"Stopped the embedded PostgreSQL; its data stays in {data}.")
+    else:
+        print(f"The embedded PostgreSQL was not running (data directory: {data}).")
+
+
+def _accepts_connections(run):
+    """Running means a connection succeeds, not that a pid file names a live process."""
+    import psycopg
+
+    try:
+        with psycopg.connect(
+            host=str(run), user=SUPERUSER, dbname="postgres", connect_timeout=5
+        ) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def orphans(data):
+    """Pids of postmasters started for ``data`` whose data directory is no longer that
+    directory (the checkout was deleted, maybe cloned again at the same path)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    try:
+        current = data.stat().st_ino if data.exists() else None
+    except OSError:
+        current = None
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if not argv[0].endswith(b"postgres") or str(data).encode() not in argv:
+                continue
+            # A postmaster's working directory is its data directory.
+            if current is None or (entry / "cwd").stat().st_ino != current:
+                found.append(int(entry.name))
+        except OSError:
+            continue  # gone meanwhile, or not ours to inspect
+    return found
+
+
+def _stop_orphans(data, wait_seconds=30):
+    pids = orphans(data)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGQUIT)  # its data is gone: nothing to shut down cleanly
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + wait_seconds
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _alive(pid)]
+        time.sleep(0.05)
+    if pids:
+        raise EmbeddedDatabaseError(
+            f"a PostgreSQL server left behind by a deleted checkout still runs for {data} and "
+            f"did not stop. Stop it (kill {' '.join(map(str, pids))}) and run the command again."
+        )
+
+
+def _alive(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
 
 
 def _create_database(run):

@@ -101,3 +101,36 @@ def test_long_checkout_paths_get_a_short_socket_directory():
 
     assert len(str(embedded.socket_dir(deep))) < 90
     assert embedded.socket_dir(deep) == embedded.socket_dir(deep)
+
+
+def postmaster_pid(base_dir):
+    pid_file = base_dir / ".pgembedded" / "data" / "postmaster.pid"
+    return int(pid_file.read_text().splitlines()[0])
+
+
+def test_a_server_whose_socket_vanished_is_replaced_with_its_data(base_dir):
+    embedded.ensure_running(base_dir)
+    with connect(base_dir) as conn:
+        conn.execute("CREATE TABLE kept (v int)")
+        conn.execute("INSERT INTO kept VALUES (7)")
+    (embedded.socket_dir(base_dir) / ".s.PGSQL.5432").unlink()
+
+    embedded.ensure_running(base_dir)
+
+    with connect(base_dir) as conn:
+        assert conn.execute("SELECT v FROM kept").fetchall() == [(7,)]
+
+
+def test_a_server_left_by_a_deleted_checkout_is_stopped_before_a_new_one_starts(base_dir):
+    # Re-cloning at the same path: the old server would shut down a minute later and remove the
+    # socket file, which by then belongs to the new server.
+    embedded.ensure_running(base_dir)
+    old = postmaster_pid(base_dir)
+    shutil.rmtree(base_dir / ".pgembedded")
+
+    embedded.ensure_running(base_dir)
+
+    assert not embedded._alive(old)
+    assert postmaster_pid(base_dir) != old
+    with connect(base_dir) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("ledgerflow",)
