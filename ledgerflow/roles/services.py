@@ -1,7 +1,7 @@
 """What each service's statements need, object by object.
 
 Each need names the statements that require it: the SQL the services send is catalogued in
-``tests/contract/service_statements.py`` (from ``CONTRACT.md`` and the services' sources), and
+``ledgerflow/contract/statements.py`` (rendered in ``docs/CONTRACT.md``), and
 ``tests/roles/test_service_roles.py`` proves both directions: every statement passes under its
 role, and taking away any one privilege below makes one of them fail. A privilege no statement
 needs fails that test, so this table cannot grow quietly.

@@ -1,4 +1,5 @@
-"""Generated schema documentation: ``docs/schema.md`` and ``schema/ledgerflow.sql``.
+"""Generated schema documentation: ``docs/schema.md``, ``schema/ledgerflow.sql`` and
+``docs/CONTRACT.md`` (the last from the contract's data alone).
 
 Both come from a freshly migrated database (the head state of ``expected``), so every schema
 change shows up in review as readable docs and SQL; the tests regenerate them and fail when the
@@ -13,11 +14,13 @@ from pathlib import Path
 
 from django.conf import settings
 
+from ledgerflow.contract import document as contract_document
 from ledgerflow.db.introspection import TRIGGER_STATES
 from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.pgtools import client_path
 from ledgerflow.schema import descriptions, expected
 from ledgerflow.schema.scratch import psycopg_params
+from ledgerflow.schema.states import SQLX_VERSION
 
 DOCS_PATH = Path("docs") / "schema.md"
 SQL_PATH = Path("schema") / "ledgerflow.sql"
@@ -77,6 +80,7 @@ def generate_all(using="default"):
             root_relative_expected: states.to_text(),
             DOCS_PATH: render_markdown(head, states.state_with_role("head")),
             SQL_PATH: dumps["sql"],
+            Path(contract_document.PATH): contract_document.render(SQLX_VERSION),
         }
     )
 

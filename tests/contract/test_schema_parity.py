@@ -2,8 +2,8 @@
 
 from django.db import connection
 
+from ledgerflow.contract.schema import expected_snapshot
 from ledgerflow.db.introspection import diff_snapshots, schema_snapshot
-from tests.contract.expected import expected_snapshot
 from tests.support.databases import connect, load_legacy_schema, scratch_database
 
 
@@ -15,7 +15,9 @@ def migrated_snapshot():
 def test_migrated_schema_matches_the_contract(db):
     differences = diff_snapshots(expected_snapshot(), migrated_snapshot())
 
-    assert differences == [], "migrated schema differs from CONTRACT.md:\n" + "\n".join(differences)
+    assert differences == [], (
+        "migrated schema differs from the contract (docs/CONTRACT.md):\n" + "\n".join(differences)
+    )
 
 
 def test_migrated_schema_is_indistinguishable_from_the_legacy_schema(db):

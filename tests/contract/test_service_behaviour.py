@@ -1,4 +1,4 @@
-"""The SQL the Rust services send works against the migrated schema (CONTRACT.md, last part)."""
+"""The SQL the Rust services send works against the migrated schema (docs/CONTRACT.md, last part)."""
 
 import pytest
 from django.db import DataError, IntegrityError, connection, transaction

@@ -2,8 +2,8 @@
 
 import pytest
 
+from ledgerflow.contract.schema import expected_snapshot
 from ledgerflow.db.introspection import diff_snapshots, schema_snapshot
-from tests.contract.expected import expected_snapshot
 from tests.support.databases import connect, database_url, manage, scratch_database
 
 LEDGERFLOW_APPS = ("accounts", "users", "orders", "indexer")

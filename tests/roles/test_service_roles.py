@@ -1,10 +1,11 @@
 """Each service's statements pass under the role ``migrate`` grants it, each privilege granted is
-needed by one of them, and what a service does not do is refused (CONTRACT.md, the services'
-statements in tests/contract/service_statements.py)."""
+needed by one of them, and what a service does not do is refused (docs/CONTRACT.md, the services'
+statements in ledgerflow/contract/statements.py)."""
 
 import pytest
 from django.db import connection, transaction
 
+from ledgerflow.contract.statements import STATEMENTS
 from ledgerflow.health.migration_state import migration_state
 from ledgerflow.health.schema_version import database_version
 from ledgerflow.migrating.checksums import checksum_mismatches
@@ -12,7 +13,6 @@ from ledgerflow.migrating.status import migration_status
 from ledgerflow.roles import grants
 from ledgerflow.roles.services import SERVICES
 from ledgerflow.schema.drift import detect_drift
-from tests.contract.service_statements import STATEMENTS
 from tests.roles.conftest import as_role, attempt
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,7 @@
-"""The statements each Rust service sends, as it sends them (CONTRACT.md; the U1-era services of
-CONTRACT-V2.md §3.7, ids B*, T*, I*): the source the service roles' privileges are derived from
-(``ledgerflow/roles/services.py``, proven in ``tests/roles/test_service_roles.py``).
+"""The statements each Rust service sends, as it sends them (ids B*, T*, I*, from the services'
+sources): rendered in ``docs/CONTRACT.md``, run against the migrated schema by
+``tests/contract/test_service_behaviour.py``, and the source the service roles' privileges are
+derived from (``ledgerflow/roles/services.py``, proven in ``tests/roles/test_service_roles.py``).
 
 Each entry is ``(id, sql, params)``; ``%s`` placeholders stand for sqlx's ``$n`` binds.
 """
