@@ -58,8 +58,9 @@ def render(sqlx_version):
         "",
         "## The statements each service sends",
         "",
-        "As the services send them (`$1`, `$2`… are sqlx binds). Each runs against a migrated database in "
-        "the tests, and under its service's role (see [`INTEGRATION.md`](INTEGRATION.md)).",
+        "As the services send them (`$1`, `$2`… are sqlx binds). Each runs against a migrated "
+        "database in the tests, and under its service's role (see "
+        "[`INTEGRATION.md`](INTEGRATION.md)).",
         "",
     ]
     for service, sent in statements.STATEMENTS.items():

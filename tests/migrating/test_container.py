@@ -1,11 +1,11 @@
-"""The Dockerfile and the README's Container section describe the same install and run steps."""
+"""The Dockerfile and the operations guide's Container section describe the same install and run steps."""
 
 import re
 
 from tests.support.databases import REPO_ROOT
 
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
-README = (REPO_ROOT / "README.md").read_text()
+README = (REPO_ROOT / "docs" / "OPERATIONS.md").read_text()
 ENTRYPOINT = (REPO_ROOT / "docker" / "entrypoint.sh").read_text()
 
 
