@@ -11,10 +11,12 @@ help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	@echo "Installing LedgerFlow Schema and its tools into $(VENV) (about a minute the first time)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@
+	@echo "Installed into $(VENV)."
 
 install: $(STAMP)  ## Create .venv and install the project with its dev tools
 
