@@ -36,7 +36,8 @@ def column_name(field, name):
     return field.db_column or (f"{name}_id" if field.is_relation and field.many_to_one else name)
 
 
-def _python(code):
+def python_effect(code):
+    """Running ``code`` (a RunPython function): what it does cannot be known."""
     name = getattr(code, "__qualname__", repr(code))
     return fx.Effect(fx.RUN_PYTHON, name=name, noop=code is migrations.RunPython.noop)
 
@@ -108,7 +109,7 @@ def forwards(operation, app_label, state, connection):
     if isinstance(operation, migrations.RunSQL):
         return read_sql(operation.sql)
     if isinstance(operation, migrations.RunPython):
-        return [_python(operation.code)]
+        return [python_effect(operation.code)]
     if isinstance(operation, migrations.CreateModel):
         name = operation.options.get("db_table") or f"{app_label}_{operation.name_lower}"
         return [fx.Effect(fx.CREATE_TABLE, table=_qualified(name))]
@@ -249,7 +250,7 @@ def backwards(operation, app_label, before, after, connection):
     if isinstance(operation, migrations.RunSQL):
         return read_sql(operation.reverse_sql)
     if isinstance(operation, migrations.RunPython):
-        return [_python(operation.reverse_code)]
+        return [python_effect(operation.reverse_code)]
     if isinstance(operation, _STATE_ONLY):
         return []
     if isinstance(operation, migrations.CreateModel):
