@@ -33,6 +33,7 @@ from ledgerflow.models import MigrateRun
 
 logger = logging.getLogger("ledgerflow.migrations")
 
+
 class MigrationLockTimeout(CommandError):
     """An atomic migration kept hitting lock_timeout; nothing of it was applied."""
 
