@@ -30,6 +30,7 @@ from django.db.models import F
 from ledgerflow.migrating import checksums, effects, timeouts
 from ledgerflow.migrating.effects.sql import read_sql
 from ledgerflow.models import MigrateRun
+from ledgerflow.sql import quote_ident
 
 logger = logging.getLogger("ledgerflow.migrations")
 
@@ -285,7 +286,7 @@ class SafeMigrationExecutor(MigrationExecutor):
                     "rebuilds it."
                 )
                 with self.connection.cursor() as cursor:
-                    cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"')
+                    cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(index)}")
                 logger.warning(
                     "dropped INVALID index %s on %s before rebuilding it",
                     index,
