@@ -69,6 +69,8 @@ def _message(effect):
     table, column = fx.display(effect.table), effect.column
     if effect.kind == fx.DROP_TABLE:
         return f"drops table {table}"
+    if effect.kind == fx.RENAME_TABLE and effect.new_name == effect.table:
+        return f"renames the model of table {table}, and so its many-to-many tables"
     if effect.kind == fx.RENAME_TABLE:
         return f"renames table {table} to {fx.display(effect.new_name)}"
     if effect.kind == fx.DROP_COLUMN:

@@ -136,7 +136,7 @@ def _forwards_on(operation, app_label, state, connection, model, table):
         if not model.options.get("db_table") or any(
             field.many_to_many for field in model.fields.values()
         ):
-            new = f"{app_label}_{operation.new_name_lower}"
+            new = model.options.get("db_table") or f"{app_label}_{operation.new_name_lower}"
             return [fx.Effect(fx.RENAME_TABLE, table=table, new_name=_qualified(new))]
         return []
     if isinstance(operation, migrations.AlterModelTable):
