@@ -95,10 +95,10 @@ def split_statements(sql):
             statements.append(sql[start : token.start])
             start, words = token.end, []
     statements.append(sql[start:])
-    return [text.strip() for text in statements if any_code(text)]
+    return [text.strip() for text in statements if _has_code(text)]
 
 
-def any_code(sql):
+def _has_code(sql):
     return any(token.kind not in (SPACE, COMMENT) for token in tokens(sql))
 
 
