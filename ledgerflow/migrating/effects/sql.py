@@ -107,7 +107,7 @@ def statements(sql):
 
 def read_sql(sql):
     """The effects of every statement of ``sql`` (as ``statements`` takes it), in order."""
-    return [effect for statement in statements(sql) for effect in read(statement)]
+    return [effect for statement in statements(sql) for effect in read_statement(statement)]
 
 
 def _names_in_list(text):
@@ -285,6 +285,6 @@ class _Reader:
                 return
 
 
-def read(statement):
+def read_statement(statement):
     """The effects of one SQL statement."""
     return _Reader(statement).read()
