@@ -60,6 +60,7 @@ def _read_from_sql(effect):
         fx.ADD_COLUMN: "adds a NOT NULL column without a DEFAULT",
         fx.CHANGE_TYPE: "changes a column's type",
         fx.BUILD_INDEX: "builds an index without CONCURRENTLY",
+        fx.ADD_CONSTRAINT: "adds a unique constraint",
     }[effect.kind]
     return f"{what}: {' '.join(effect.sql.split())[:120]}"
 
