@@ -16,6 +16,8 @@ appear in a snapshot only when they are set, so the stored expectations name non
 
 import dataclasses
 
+from ledgerflow.sql import quote_ident, quote_literal
+
 LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
 LEDGERFLOW_ENUMS = ("order_status",)
 LEDGERFLOW_FUNCTIONS = ("update_updated_at_column",)
@@ -345,14 +347,6 @@ class Difference:
         return f"{self.kind} {self.name}: {self.description}"
 
 
-def quote_identifier(name):
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value):
-    return "'" + value.replace("'", "''") + "'"
-
-
 def concurrent_index_sql(definition):
     """``CREATE [UNIQUE] INDEX CONCURRENTLY ...`` from ``pg_get_indexdef``'s text.
 
@@ -440,7 +434,7 @@ def sequence_positions(cursor, snapshot):
         cursor.execute(
             "SELECT has_sequence_privilege(%s, 'SELECT') "
             "AND has_column_privilege(%s, %s, 'SELECT')",
-            [quote_identifier(name), quote_identifier(table), column],
+            [quote_ident(name), quote_ident(table), column],
         )
         if not cursor.fetchone()[0]:
             notes.append(
@@ -453,9 +447,9 @@ def sequence_positions(cursor, snapshot):
             )
             continue
         cursor.execute(
-            f"SELECT (SELECT max({quote_identifier(column)}) FROM {quote_identifier(table)}), "
+            f"SELECT (SELECT max({quote_ident(column)}) FROM {quote_ident(table)}), "
             "CASE WHEN is_called THEN last_value + %s ELSE last_value END "
-            f"FROM {quote_identifier(name)}",
+            f"FROM {quote_ident(name)}",
             [sequence["increment"]],
         )
         highest, next_value = cursor.fetchone()
@@ -470,8 +464,8 @@ def sequence_positions(cursor, snapshot):
                     expected=highest,
                     actual=next_value,
                     # max() when the fix runs, not now: rows may have been added since.
-                    fix_sql=f"SELECT setval({quote_literal(quote_identifier(name))}, "
-                    f"(SELECT max({quote_identifier(column)}) FROM {quote_identifier(table)}));",
+                    fix_sql=f"SELECT setval({quote_literal(quote_ident(name))}, "
+                    f"(SELECT max({quote_ident(column)}) FROM {quote_ident(table)}));",
                 )
             )
     return differences, notes
@@ -543,7 +537,7 @@ def _compare_table(table, expected, actual):
     differences = _describe_fields("table", table, expected, actual, TABLE_PROPERTIES)
     differences.extend(
         _compare_storage_parameters(
-            "table", table, f"ALTER TABLE {quote_identifier(table)}", expected, actual
+            "table", table, f"ALTER TABLE {quote_ident(table)}", expected, actual
         )
     )
     differences.extend(_compare_privileges(table, expected, actual))
@@ -621,7 +615,7 @@ def _compare_table(table, expected, actual):
 def _compare_column(table, name, expected, actual):
     differences = []
     qualified = f"{table}.{name}"
-    alter = f"ALTER TABLE {quote_identifier(table)} ALTER COLUMN {quote_identifier(name)}"
+    alter = f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {quote_ident(name)}"
     for field in (
         "type",
         "collation",
@@ -707,7 +701,7 @@ def _compare_storage_parameters(kind, name, alter, expected, actual):
 def _compare_privileges(table, expected, actual):
     """Privileges revoked from the table owner, and those of PUBLIC (every role)."""
     differences = []
-    quoted = quote_identifier(table)
+    quoted = quote_ident(table)
     left, right = expected.get("owner_revoked", []), actual.get("owner_revoked", [])
     revoked = [privilege for privilege in right if privilege not in left]
     if revoked:
@@ -763,7 +757,7 @@ def _compare_privileges(table, expected, actual):
 
 def _compare_index(kind, name, expected, actual):
     differences = _compare_storage_parameters(
-        kind, name, f"ALTER INDEX {quote_identifier(name)}", expected, actual
+        kind, name, f"ALTER INDEX {quote_ident(name)}", expected, actual
     )
     if expected["definition"] != actual["definition"]:
         differences.append(
@@ -784,7 +778,7 @@ def _compare_index(kind, name, expected, actual):
                 "index is invalid (a failed concurrent build?): queries do not use it",
                 expected=True,
                 actual=False,
-                fix_sql=f"REINDEX INDEX CONCURRENTLY {quote_identifier(name)};",
+                fix_sql=f"REINDEX INDEX CONCURRENTLY {quote_ident(name)};",
             )
         )
     elif expected["valid"] != actual["valid"]:
@@ -818,7 +812,7 @@ def _compare_trigger(table, name, expected, actual):
         right = TRIGGER_STATES.get(actual["enabled"], actual["enabled"])
         fix = None
         if expected["enabled"] == "O":
-            fix = f"ALTER TABLE {quote_identifier(table)} ENABLE TRIGGER {quote_identifier(name)};"
+            fix = f"ALTER TABLE {quote_ident(table)} ENABLE TRIGGER {quote_ident(name)};"
         differences.append(
             Difference(
                 "trigger",

@@ -12,7 +12,6 @@ import getpass
 import hashlib
 import inspect
 import json
-import re
 import socket
 import textwrap
 from functools import cache, lru_cache
@@ -22,31 +21,12 @@ from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
+from ledgerflow.sql import normalise
+
 CHECKSUM_TABLE = "ledgerflow_migration_checksums"
 # Bump when the canonical form below changes, so recorded rows are re-baselined, not refused.
 ALGORITHM = "v1"
 ACCEPTANCE_TABLE = "ledgerflow_migration_checksum_acceptances"
-
-
-# String literals, quoted identifiers and dollar-quoted bodies are kept verbatim (a function body
-# is stored in the database as written, comments included); comments outside them are dropped
-# and whitespace runs collapse to one space.
-_SQL_TOKEN = re.compile(
-    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|\$(\w*)\$.*?\$\1\$|--[^\n]*|/\*.*?\*/|\s+|[^'"$\-/\s]+|.""",
-    re.DOTALL,
-)
-
-
-def _normalise_sql(sql):
-    parts = []
-    for match in _SQL_TOKEN.finditer(str(sql)):
-        token = match.group(0)
-        if token.startswith("--") or token.startswith("/*") or token.isspace():
-            if parts and parts[-1] != " ":
-                parts.append(" ")
-        else:
-            parts.append(token)
-    return "".join(parts).strip()
 
 
 def _strip_docstrings(tree):
@@ -100,7 +80,7 @@ def _canonical(value, *, sql=False):
             "elidable": value.elidable,
         }
     if isinstance(value, str):
-        return _normalise_sql(value) if sql else value
+        return normalise(value) if sql else value
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, dict):

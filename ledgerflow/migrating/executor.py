@@ -18,7 +18,6 @@ import contextlib
 import copy
 import logging
 import random
-import re
 import time
 
 from django.conf import settings
@@ -28,15 +27,12 @@ from django.db import DatabaseError, migrations, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import F
 
-from ledgerflow.migrating import checksums, timeouts
+from ledgerflow.migrating import checksums, effects, timeouts
+from ledgerflow.migrating.effects.sql import read_sql
 from ledgerflow.models import MigrateRun
+from ledgerflow.sql import quote_ident
 
 logger = logging.getLogger("ledgerflow.migrations")
-
-_CONCURRENT_INDEX_RE = re.compile(
-    r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)\"?",
-    re.IGNORECASE,
-)
 
 
 class MigrationLockTimeout(CommandError):
@@ -50,12 +46,11 @@ def concurrent_index_names(migration):
         if isinstance(operation, AddIndexConcurrently):
             names.append(operation.index.name)
         elif isinstance(operation, migrations.RunSQL):
-            statements = (
-                operation.sql if isinstance(operation.sql, list | tuple) else [operation.sql]
+            names.extend(
+                effect.name
+                for effect in read_sql(operation.sql)
+                if effect.kind == effects.BUILD_INDEX and effect.concurrently and effect.name
             )
-            for statement in statements:
-                text = statement[0] if isinstance(statement, list | tuple) else statement
-                names.extend(_CONCURRENT_INDEX_RE.findall(str(text)))
     return names
 
 
@@ -291,7 +286,7 @@ class SafeMigrationExecutor(MigrationExecutor):
                     "rebuilds it."
                 )
                 with self.connection.cursor() as cursor:
-                    cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"')
+                    cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote_ident(index)}")
                 logger.warning(
                     "dropped INVALID index %s on %s before rebuilding it",
                     index,

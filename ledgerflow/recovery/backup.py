@@ -28,13 +28,13 @@ from ledgerflow.recovery import RecoveryError, pgtools
 from ledgerflow.recovery.state import (
     applied_migrations,
     partitioned_tables,
-    quote_ident,
     row_counts,
     server_version_num,
     table_exists,
     user_tables,
     with_partitions,
 )
+from ledgerflow.sql import quote_ident
 
 MANIFEST_FORMAT = "ledgerflow-backup/1"
 ARCHIVE_SUFFIX = ".dump"

@@ -25,13 +25,13 @@ from ledgerflow.recovery.backup import (
 from ledgerflow.recovery.state import (
     applied_migrations,
     has_rows,
-    quote_qualified,
     row_counts,
     server_version_num,
     table_exists,
     user_tables,
     user_types,
 )
+from ledgerflow.sql import quote_qualified
 
 
 @dataclass(frozen=True)

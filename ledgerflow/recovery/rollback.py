@@ -18,7 +18,8 @@ from ledgerflow.migrating.executor import SafeMigrationExecutor
 from ledgerflow.recovery import RecoveryError, lock_timeout_ms
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.planning import assess, build_plan, render
-from ledgerflow.recovery.state import applied_migrations, quote_qualified, table_exists
+from ledgerflow.recovery.state import applied_migrations, table_exists
+from ledgerflow.sql import quote_qualified
 
 
 @contextlib.contextmanager

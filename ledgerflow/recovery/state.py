@@ -4,14 +4,7 @@ Functions take a DB-API cursor (Django's or psycopg's), so the same code reads t
 database, a snapshot shared with ``pg_dump`` and a restore target.
 """
 
-
-def quote_ident(name):
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_qualified(name):
-    """``schema.table`` or ``table`` quoted for SQL."""
-    return ".".join(quote_ident(part) for part in name.split(".", 1))
+from ledgerflow.sql import quote_qualified
 
 
 def applied_migrations(cursor):

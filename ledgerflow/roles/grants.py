@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from ledgerflow.db.introspection import quote_identifier
 from ledgerflow.roles import RoleError
 from ledgerflow.roles.services import SERVICES, configured_services
+from ledgerflow.sql import quote_ident
 
 # Two runs granting at once would fail each other with "tuple concurrently updated".
 GRANTS_LOCK_KEY = 7_351_992_204_118
@@ -104,14 +104,12 @@ class RolePlan:
         statements = []
         for (relation, column), privileges in grouped.items():
             listed = ", ".join(
-                f"{privilege} ({quote_identifier(column)})" if column else privilege
+                f"{privilege} ({quote_ident(column)})" if column else privilege
                 for privilege in privileges
             )
             kind = "SEQUENCE" if self.kinds.get(relation) == "S" else "TABLE"
             statements.append(
-                template.format(
-                    listed, kind, quote_identifier(relation), quote_identifier(self.role)
-                )
+                template.format(listed, kind, quote_ident(relation), quote_ident(self.role))
             )
         return statements
 

@@ -6,7 +6,7 @@ from django.db import connection
 from accounts.models import Account
 from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.pgtools import check_versions_match
-from ledgerflow.recovery.planning import _losses_of
+from ledgerflow.recovery.planning.losses import losses_of_sql
 from orders.models import Order
 
 
@@ -26,18 +26,20 @@ def orders(db):
 
 
 def test_drop_column_with_values_is_lossy(orders):
-    (loss,) = _losses_of(connection, 'ALTER TABLE "accounts" DROP COLUMN "email" CASCADE')
+    (loss,) = losses_of_sql(connection, 'ALTER TABLE "accounts" DROP COLUMN "email" CASCADE')
 
     assert (loss.table, loss.rows) == ("public.accounts", 1)
     assert loss.what == "drops column accounts.email holding 1 values"
 
 
 def test_drop_column_of_nulls_only_is_lossless(orders):
-    assert _losses_of(connection, 'ALTER TABLE "accounts" DROP COLUMN "telegram_id" CASCADE') == []
+    assert (
+        losses_of_sql(connection, 'ALTER TABLE "accounts" DROP COLUMN "telegram_id" CASCADE') == []
+    )
 
 
 def test_narrowing_a_type_counts_the_values_it_would_alter(orders):
-    (loss,) = _losses_of(
+    (loss,) = losses_of_sql(
         connection,
         'ALTER TABLE "orders" ALTER COLUMN "token_address" TYPE varchar(4) '
         'USING "token_address"::varchar(4)',
@@ -50,19 +52,19 @@ def test_narrowing_a_type_counts_the_values_it_would_alter(orders):
 def test_widening_a_type_is_lossless(orders):
     statement = 'ALTER TABLE "orders" ALTER COLUMN "order_id" TYPE varchar(500)'
 
-    assert _losses_of(connection, statement) == []
+    assert losses_of_sql(connection, statement) == []
 
 
 def test_delete_in_reverse_sql_counts_the_rows_it_matches(orders):
-    (loss,) = _losses_of(connection, "DELETE FROM orders WHERE order_id = 'ord-22';")
-    nothing = _losses_of(connection, "DELETE FROM orders WHERE order_id = 'none';")
+    (loss,) = losses_of_sql(connection, "DELETE FROM orders WHERE order_id = 'ord-22';")
+    nothing = losses_of_sql(connection, "DELETE FROM orders WHERE order_id = 'none';")
 
     assert (loss.table, loss.rows) == ("public.orders", 1)
     assert nothing == []
 
 
 def test_drop_of_an_empty_table_is_lossless(db):
-    assert _losses_of(connection, 'DROP TABLE "deposit_events" CASCADE') == []
+    assert losses_of_sql(connection, 'DROP TABLE "deposit_events" CASCADE') == []
 
 
 def test_version_check_names_both_versions_and_the_fix():
@@ -79,14 +81,14 @@ def test_version_check_accepts_the_same_major():
 
 
 def test_drop_column_whose_probe_fails_is_lossy_with_rows_unknown(orders):
-    (loss,) = _losses_of(connection, 'ALTER TABLE "accounts" DROP COLUMN "nickname" CASCADE')
+    (loss,) = losses_of_sql(connection, 'ALTER TABLE "accounts" DROP COLUMN "nickname" CASCADE')
 
     assert (loss.table, loss.rows) == ("public.accounts", None)
     assert 'rows unknown: column "nickname" does not exist' in loss.what
 
 
 def test_drop_of_a_table_that_does_not_exist_yet_is_lossy_with_rows_unknown(db):
-    (loss,) = _losses_of(connection, 'DROP TABLE "orders_archive" CASCADE')
+    (loss,) = losses_of_sql(connection, 'DROP TABLE "orders_archive" CASCADE')
 
     assert loss.rows is None
     assert "rows unknown: orders_archive does not exist yet" in loss.what
@@ -104,14 +106,14 @@ def test_drop_of_a_table_that_does_not_exist_yet_is_lossy_with_rows_unknown(db):
     ],
 )
 def test_destructive_sql_not_precisely_understood_is_lossy_with_rows_unknown(orders, statement):
-    (loss,) = _losses_of(connection, statement)
+    (loss,) = losses_of_sql(connection, statement)
 
     assert loss.rows is None
     assert "cannot measure" in loss.what
 
 
 def test_a_do_block_body_runs_so_its_delete_counts(orders):
-    (loss,) = _losses_of(connection, "DO $$ BEGIN DELETE FROM orders; END $$")
+    (loss,) = losses_of_sql(connection, "DO $$ BEGIN DELETE FROM orders; END $$")
 
     assert loss.what == "deletes 2 rows of orders"
 
@@ -132,4 +134,4 @@ def test_a_do_block_body_runs_so_its_delete_counts(orders):
     ],
 )
 def test_words_in_literals_comments_names_and_harmless_clauses_are_not_losses(orders, statement):
-    assert _losses_of(connection, statement) == []
+    assert losses_of_sql(connection, statement) == []
