@@ -9,7 +9,7 @@ columns, and filter choices come from a loose index scan.
 import functools
 import json
 from html import escape
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from django.contrib import admin
 from django.contrib.admin.filters import FieldListFilter
@@ -271,6 +271,9 @@ class LargeTableAdmin(admin.ModelAdmin):
     # Columns an index gives in order (a page is an index range, not a sort of the table); no
     # other column sorts, whatever ``?o=`` says (see ``LargeTableChangeList.get_ordering``).
     sortable_by = ()
+    # ``{column: characters}``: list cells of longer values show their ends, in full on hover, so
+    # that every column fits 1280-1440 px with the sidebar open (a 78-digit amount would not).
+    compact_columns = {}
     # Indexed columns other pages link to with ``?column=value``; with the list filters' own
     # parameters, the only lookups the query string may carry (see ``lookup_allowed``).
     key_lookups = ()
@@ -356,7 +359,8 @@ def changelist_link(model, label, **filters):
     """
     opts = model._meta
     url = _changelist_url(opts.app_label, opts.model_name, get_script_prefix())
-    query = escape(urlencode(filters))
+    # ``urlencode``'s own encoding, without its type checks (a third of this function's time).
+    query = escape("&".join(f"{name}={quote_plus(str(value))}" for name, value in filters.items()))
     return SafeString(f'<a href="{escape(url)}?{query}">{escape(str(label))}</a>')
 
 
@@ -367,7 +371,7 @@ def shorten(value, head=6, tail=4):
     if len(value) <= head + tail + 1:
         return value
     short = escape(f"{value[:head]}…{value[-tail:]}")
-    return SafeString(f'<span title="{escape(value)}">{short}</span>')
+    return SafeString(f'<span class="nowrap" title="{escape(value)}">{short}</span>')
 
 
 def change_url(obj):

@@ -32,10 +32,13 @@ def cells(row_html):
 
 @pytest.mark.parametrize("model", [Order, DepositEvent])
 def test_every_cell_but_the_time_is_the_one_djangos_admin_renders(superuser, model):
-    OrderFactory(order_id="ord-1", account_id="7000001")
-    OrderFactory(order_id="ord-2", account_id="not-a-telegram-id", token_address="0xabc")
-    DepositEventFactory(order_id="ord-1", processed=True)
-    DepositEventFactory(order_id="ord-2", processed=False, transaction_hash="0x12")
+    # Amounts short enough to show in full (longer ones are compacted, see compact_columns).
+    OrderFactory(order_id="ord-1", account_id="7000001", amount="5")
+    OrderFactory(
+        order_id="ord-2", account_id="not-a-telegram-id", token_address="0xabc", amount="6"
+    )
+    DepositEventFactory(order_id="ord-1", processed=True, amount="5")
+    DepositEventFactory(order_id="ord-2", processed=False, transaction_hash="0x12", amount="6")
     cl = changelist(model, superuser, {"status__exact": "pending"} if model is Order else {})
 
     ours = [cells(row) for row in rendered_rows(cl).split("\n")]
@@ -48,7 +51,7 @@ def test_every_cell_but_the_time_is_the_one_djangos_admin_renders(superuser, mod
         assert our_row == django_row
 
 
-def test_times_are_compact_and_do_not_wrap(superuser):
+def test_times_are_compact_and_may_wrap_between_date_and_time(superuser):
     order = OrderFactory()
     Order.objects.filter(pk=order.pk).update(
         created_at=datetime.datetime(2026, 11, 1, 9, 5, 7, 123, tzinfo=datetime.UTC)
@@ -56,7 +59,17 @@ def test_times_are_compact_and_do_not_wrap(superuser):
 
     row = rendered_rows(changelist(Order, superuser))
 
-    assert '<td class="field-created_at nowrap">2026-11-01 09:05:07</td>' in row
+    cell = '<td class="field-created_at"><span class="nowrap">2026-11-01</span> 09:05:07</td>'
+    assert cell in row
+
+
+def test_a_long_amount_shows_its_ends_and_the_full_value_on_hover(superuser):
+    OrderFactory(amount="123456789012345678901234567890")
+
+    row = rendered_rows(changelist(Order, superuser))
+
+    full = 'title="123456789012345678901234567890"'
+    assert f'<td class="field-amount"><span class="nowrap" {full}>12345…67890</span></td>' in row
 
 
 def test_hostile_values_are_escaped_once_and_links_survive(staff_client):
