@@ -1,18 +1,28 @@
-"""Server time of the orders and deposit events changelists on big tables, beside stock Django.
+"""Server time of the orders and deposit events lists, ours beside stock Django, in one run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-        .venv/bin/python benchmarks/admin_changelists.py [--orders N] [--deposits N] [--repeat N]
+        .venv/bin/python -m benchmarks.admin_lists [--orders N] [--deposits N] [--repeat N]
 
 Creates a scratch database on the server of DATABASE_URL, migrates it, fills it with
-``generate_series`` (default 1,000,000 orders and 2,000,000 deposit events), and times each page
-through the project's ``ModelAdmin`` and through a plain ``ModelAdmin`` with stock settings (same
-filters and search fields, default count, ``icontains`` search, ``-pk`` ordering), in the same run.
-Both show 100 rows per page so that "page 1000" reads the same rows. Time is the view plus the
-template render, measured in-process (no HTTP); the figure is the median of ``--repeat`` runs
-after one warm-up. "db ms" is the mean time spent in SQL per page (Django's query log), which
-tells database work apart from template rendering (the project's pages render more columns:
-links, shortened hashes, timestamps; stock shows only ``__str__``). The scratch database is
-dropped at the end unless ``--keep``; ``--reuse`` times a kept one again.
+``generate_series`` (default 1,000,000 orders and 2,000,000 deposit events, then ``VACUUM
+ANALYZE``) and times the first page and page 1000 of each list, 100 rows per page on both sides:
+
+- **ours**: the project's admin; page 1000 is the keyset page the "next" link of page 999 leads to
+  (``?after=`` the key of page 999's last row, found once before timing);
+- **stock**: a plain ``ModelAdmin`` on the same models with the same ``list_display`` (the same
+  display methods), ``list_filter``, ``search_fields`` and ``ordering``, and Django's own
+  changelist, paginator, count and row rendering; page 1000 is ``?p=1000``;
+- **stock, default columns**: a plain ``ModelAdmin`` with only the filters and search fields, the
+  one ``__str__`` column Django shows by default and its ``-pk`` order (the baseline of the
+  figures before this benchmark).
+
+Both "ours" and "stock" must show the same rows in the same order (checked). Time is the view plus
+the template render, in-process (no HTTP); samples interleave the variants so that load on the
+machine falls on all of them alike; the figure is the median of ``--repeat`` samples after a
+warm-up, and the best sample of each is printed too (on a loaded machine the median moves with
+the load; the best sample is the page's cost when it got the CPU). "db ms" is the time spent in
+SQL per page (Django's query log). ``--keep`` keeps the scratch database, ``--reuse NAME`` times a
+kept (or any filled) database again.
 """
 
 import argparse
@@ -22,34 +32,26 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.common import connect, machine, url_for  # noqa: E402  (after the path insert)
+
+PAGE_SIZE = 100
+DEEP_PAGE = 1000
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--deposits", type=int, default=2_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
-        "--reuse", metavar="DBNAME", help="time pages of a database kept by an earlier --keep run"
+        "--reuse", metavar="DBNAME", help="time a database kept by --keep (or filled alike)"
     )
     return parser.parse_args()
-
-
-def server_url(dbname):
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{dbname}"))
-
-
-def admin_connect(dbname):
-    import psycopg
-
-    return psycopg.connect(server_url(dbname), autocommit=True)
 
 
 FILL_ORDERS = """
@@ -85,7 +87,7 @@ FROM generate_series(1, %(n)s) AS g
 
 
 def fill(dbname, orders, deposits):
-    with admin_connect(dbname) as conn:
+    with connect(dbname, autocommit=True) as conn:
         for label, sql, n in (
             ("orders", FILL_ORDERS, orders),
             ("deposits", FILL_DEPOSITS, deposits),
@@ -100,55 +102,99 @@ def fill(dbname, orders, deposits):
         conn.execute("VACUUM ANALYZE")
 
 
-def build_stock_site():
+def stock_sites(ours):
+    """Two plain ``AdminSite``s: one mirroring ``ours`` (``{model: ModelAdmin}``) column for
+    column, one with Django's defaults."""
     from django.contrib import admin
 
-    from indexer.models import DepositEvent
-    from orders.models import Order
+    same_columns = admin.AdminSite(name="stock")
+    default_columns = admin.AdminSite(name="stock_default")
+    for model, model_admin in ours.items():
+        ours_class = type(model_admin)
+        methods = {
+            name: getattr(ours_class, name)
+            for name in model_admin.list_display
+            if callable(getattr(ours_class, name, None))
+        }
+        plain = {
+            "list_filter": model_admin.list_filter,
+            "search_fields": model_admin.exact_search_fields,
+            "list_per_page": PAGE_SIZE,
+        }
+        mirrored = type(
+            f"Stock{model.__name__}Admin",
+            (admin.ModelAdmin,),
+            {
+                **plain,
+                **methods,
+                "list_display": model_admin.list_display,
+                "ordering": model_admin.ordering,
+            },
+        )
+        same_columns.register(model, mirrored)
+        default_columns.register(
+            model, type(f"Default{model.__name__}Admin", (admin.ModelAdmin,), plain)
+        )
+    return same_columns, default_columns
 
-    site = admin.AdminSite(name="stock")
 
-    class StockOrderAdmin(admin.ModelAdmin):
-        list_filter = ("status",)
-        search_fields = ("order_id", "account_id")
+def deep_cursor(model_admin, user, page):
+    """The ``?after=`` value the "next" link of page ``page - 1`` carries (found by OFFSET, once,
+    before any timing)."""
+    from django.test import RequestFactory
 
-    class StockDepositEventAdmin(admin.ModelAdmin):
-        list_filter = ("processed", "chain_id")
-        search_fields = ("order_id", "transaction_hash")
+    from ledgerflow.console import keyset
 
-    site.register(Order, StockOrderAdmin)
-    site.register(DepositEvent, StockDepositEventAdmin)
-    return site
+    request = RequestFactory().get("/")
+    request.user = user
+    cl = model_admin.get_changelist_instance(request)
+    columns = keyset.key_columns(cl.lookup_opts, cl.queryset.query.order_by)
+    last_of_previous = cl.queryset[(page - 1) * PAGE_SIZE - 1]
+    return keyset.encode(columns, last_of_previous)
 
 
-def time_page(model_admin, user, query, repeat):
+def sample(model_admin, user, query):
+    """One view + render of ``model_admin``'s list: (seconds, SQL seconds, row keys)."""
     from django.db import connection, reset_queries
     from django.test import RequestFactory
 
-    factory = RequestFactory()
-
-    def once():
-        request = factory.get("/", query)
-        request.user = user
-        started = time.perf_counter()
-        response = model_admin.changelist_view(request)
-        response.render()
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 200, (query, response.status_code)
-        return elapsed, response
-
-    once()  # warm-up: caches, plans, first touch of the pages
-    connection.force_debug_cursor = True
+    request = RequestFactory().get("/", query)
+    request.user = user
     reset_queries()
-    times = []
-    for _ in range(repeat):
-        elapsed, response = once()
-        times.append(elapsed)
-    queries = len(connection.queries) // repeat
-    db_ms = sum(float(query["time"]) for query in connection.queries) / repeat * 1000
-    connection.force_debug_cursor = False
-    rows = len(response.context_data["cl"].result_list)
-    return statistics.median(times) * 1000, queries, rows, db_ms
+    started = time.perf_counter()
+    response = model_admin.changelist_view(request)
+    response.render()
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, (query, response.status_code)
+    db = sum(float(entry["time"]) for entry in connection.queries)
+    keys = [row.pk for row in response.context_data["cl"].result_list]
+    return elapsed, db, keys
+
+
+def time_variants(variants, user, repeat):
+    """``{name: (median ms, median db ms, keys)}`` for ``variants`` (``{name: (admin, query)}``),
+    sampled round-robin."""
+    from django.db import connection
+
+    connection.force_debug_cursor = True
+    samples = {name: [] for name in variants}
+    try:
+        for round_ in range(repeat + 1):
+            for name, (model_admin, query) in variants.items():
+                result = sample(model_admin, user, query)
+                if round_:  # the first round warms caches and plans
+                    samples[name].append(result)
+    finally:
+        connection.force_debug_cursor = False
+    return {
+        name: (
+            statistics.median(s[0] for s in results) * 1000,
+            statistics.median(s[1] for s in results) * 1000,
+            results[-1][2],
+            min(s[0] for s in results) * 1000,
+        )
+        for name, results in samples.items()
+    }
 
 
 def main():
@@ -157,9 +203,9 @@ def main():
     if args.reuse:
         args.keep = True
     else:
-        with admin_connect("postgres") as conn:
+        with connect("postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{dbname}"')
-    os.environ["DATABASE_URL"] = server_url(dbname)
+    os.environ["DATABASE_URL"] = url_for(dbname)
     os.environ["LEDGERFLOW_ENV"] = "test"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledgerflow.settings")
     try:
@@ -179,65 +225,59 @@ def main():
             fill(dbname, args.orders, args.deposits)
             get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
         user = get_user_model().objects.get(username="bench")
-        stock = build_stock_site()
-
-        probe_order = f"ord-{args.orders // 2:08d}"
-        probe_hash = "0x" + format(args.deposits // 2, "x").rjust(64, "0")
-        # Page 1000 at full size; the last page when a smaller run has fewer.
-        order_page = min(1000, args.orders // 100)
-        deposit_page = min(1000, args.deposits // 100)
-        pages = [
-            (Order, "first page", {}),
-            (Order, f"page {order_page}", {"p": str(order_page)}),
-            (Order, "status=pending", {"status__exact": "pending"}),
-            (Order, f"search {probe_order}", {"q": probe_order}),
-            (DepositEvent, "first page", {}),
-            (DepositEvent, f"page {deposit_page}", {"p": str(deposit_page)}),
-            (DepositEvent, "processed=no", {"processed__exact": "0"}),
-            (DepositEvent, "search tx hash", {"q": probe_hash}),
-        ]
         ours = {model: admin.site._registry[model] for model in (Order, DepositEvent)}
         for model_admin in ours.values():
-            model_admin.list_per_page = 100  # stock's page size, so page 1000 reads the same rows
+            model_admin.list_per_page = PAGE_SIZE  # stock's page size: page 1000 is the same rows
+        stock, default = stock_sites(ours)
 
+        load = os.getloadavg()
         print(
-            f"\n{args.orders:,} orders, {args.deposits:,} deposit events; median of "
-            f"{args.repeat} runs (ms), view + render, in-process\n"
+            f"\n{machine()}, Python {sys.version.split()[0]}, Django {django.__version__}; "
+            f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n"
+            f"{Order.objects.count():,} orders, {DepositEvent.objects.count():,} deposit events, "
+            f"{PAGE_SIZE} rows per page; median of {args.repeat} interleaved samples (ms), "
+            "view + render, in-process\n"
         )
         header = (
-            f"| {'table':<14} | {'page':<22} | {'ours ms':>8} | {'stock ms':>9} | "
-            f"{'stock/ours':>10} | {'db ms ours':>10} | {'db ms stock':>11} | "
-            f"queries ours/stock | rows |"
+            "| table | page | ours ms | stock ms | stock / ours | stock (default columns) ms "
+            "| default / ours | db ms ours / stock | best of run: ours / stock / default ms |"
         )
         print(header)
-        print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
-        for model, label, query in pages:
-            our_ms, our_q, our_rows, our_db = time_page(ours[model], user, query, args.repeat)
-            stock_ms, stock_q, stock_rows, stock_db = time_page(
-                stock._registry[model], user, query, args.repeat
-            )
-            assert our_rows == stock_rows or "search" in label or "status" in label, label
-            print(
-                f"| {model._meta.db_table:<14} | {label:<22} | {our_ms:8.1f} | "
-                f"{stock_ms:9.1f} | {stock_ms / our_ms:9.1f}x | {our_db:10.1f} | "
-                f"{stock_db:11.1f} | {our_q:>8} / {stock_q:<7} | {our_rows:>4} |",
-                flush=True,
-            )
-        # The project's own page size is 50: half the rows to render.
+        print("|" + "---|" * (header.count("|") - 1))
         for model in (Order, DepositEvent):
-            ours[model].list_per_page = type(ours[model]).list_per_page
-            our_ms, our_q, our_rows, our_db = time_page(ours[model], user, {}, args.repeat)
-            print(
-                f"{model._meta.db_table} first page at the project's {our_rows} rows per page: "
-                f"{our_ms:.1f} ms ({our_db:.1f} ms in SQL, {our_q} queries)",
-                flush=True,
-            )
+            pages = [("first page", {}, {})]
+            total = model.objects.count()
+            deep = min(DEEP_PAGE, total // PAGE_SIZE)
+            if deep > 1:
+                cursor = deep_cursor(ours[model], user, deep)
+                pages.append((f"page {deep}", {"after": cursor}, {"p": str(deep)}))
+            for label, our_query, stock_query in pages:
+                results = time_variants(
+                    {
+                        "ours": (ours[model], our_query),
+                        "stock": (stock._registry[model], stock_query),
+                        "default": (default._registry[model], stock_query),
+                    },
+                    user,
+                    args.repeat,
+                )
+                our_ms, our_db, our_keys, our_best = results["ours"]
+                stock_ms, stock_db, stock_keys, stock_best = results["stock"]
+                default_ms, default_best = results["default"][0], results["default"][3]
+                assert our_keys == stock_keys, f"{model.__name__} {label}: ours and stock differ"
+                print(
+                    f"| {model._meta.db_table} | {label} | {our_ms:.1f} | {stock_ms:.1f} | "
+                    f"{stock_ms / our_ms:.1f}x | {default_ms:.1f} | {default_ms / our_ms:.1f}x | "
+                    f"{our_db:.1f} / {stock_db:.1f} | "
+                    f"{our_best:.1f} / {stock_best:.1f} / {default_best:.1f} |",
+                    flush=True,
+                )
     finally:
         from django.db import connections
 
         connections.close_all()
         if not args.keep:
-            with admin_connect("postgres") as conn:
+            with connect("postgres", autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         else:
             print(f"kept {dbname}")
