@@ -113,6 +113,11 @@ def test_an_operator_follows_an_order_to_its_deposit_and_opens_the_console(live_
     navigate(browser, browser.find_element(By.LINK_TEXT, "Chain states").click)
     assert "999001" in browser.find_element(By.ID, "result_list").text
     screenshot(browser, "chain-states")
+    navigate(browser, browser.find_element(By.LINK_TEXT, "8453").click)
+    # Styled as every detail page: forms.css gives the labels their column.
+    label = browser.find_element(By.CSS_SELECTOR, "#readonly-fields label")
+    assert label.value_of_css_property("width") == "160px"
+    screenshot(browser, "chain-state")
 
     browser.get(live_server.url + reverse("admin:index"))
     navigate(browser, browser.find_element(By.LINK_TEXT, "Migrations").click)
