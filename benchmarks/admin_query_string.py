@@ -4,7 +4,7 @@ ChangeList in the same run.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
         .venv/bin/python -m benchmarks.admin_query_string [--orders N] [--deposits N] [--repeat N]
 
-Fills a scratch database as ``admin_changelists`` does (default 1,000,000 orders and 1,000,000
+Fills a scratch database as ``admin_lists`` does (default 1,000,000 orders and 1,000,000
 deposit events), then times each page through the project's admin and through a baseline: the
 same ``ModelAdmin`` with Django's ``ChangeList``, which sorts by any ``list_display`` column the
 query string names (the behaviour before ``LargeTableChangeList.get_ordering``). Pages go through
@@ -18,7 +18,7 @@ import os
 import statistics
 import time
 
-from benchmarks.admin_changelists import fill
+from benchmarks.admin_lists import fill
 from benchmarks.common import scratch_database, url_for
 
 MEGABYTE_O = "2." * 500_000

@@ -55,6 +55,7 @@ class DepositEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     # No created_at filter: deposit_events has no index on it, so a date range would read the
     # whole table; block_number (indexed) orders events in time instead.
     list_filter = ("processed", ChainFilter)
+    compact_columns = {"amount": 11}
     exact_search_fields = ("order_id", "transaction_hash")
     search_help_text = "Exact match on order id or transaction hash."
     ordering = ("-id",)

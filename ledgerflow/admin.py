@@ -1,8 +1,22 @@
-"""Admin pages of the project's bookkeeping tables: read-only records for operators."""
+"""Admin pages of the project's own tables (read-only records for operators) and of Django's
+staff users."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from ledgerflow.models import SchemaTakeover
+
+# Django's staff logins, named apart from the bot's Telegram users (``users``) in the index.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class StaffUserAdmin(UserAdmin):
+    index_name = "Staff users"
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Select staff user to change"})
 
 
 @admin.register(SchemaTakeover)

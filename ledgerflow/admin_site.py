@@ -7,8 +7,10 @@ search term or sort order too long to parse (``QUERY_VALUE_MAX_LENGTH``).
 """
 
 import functools
+import re
 
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -37,6 +39,10 @@ OVERLONG_QUERY_VALUE = {
         "{limit}. It was ignored: the list is in its default order."
     ),
 }
+
+
+# Django's message when a list refuses a lookup from the query string.
+REFUSED_LOOKUP = re.compile(r"Filtering by (.+) not allowed")
 
 
 def column_value(field, text):
@@ -160,7 +166,7 @@ class ReadOnlyPages:
         if obj is None:
             raise Http404(f"No {self.opts.verbose_name} matches {key}.")
         fields = [
-            (capfirst(field.verbose_name), getattr(obj, field.attname))
+            (field.name, capfirst(field.verbose_name), getattr(obj, field.attname))
             for field in self.opts.concrete_fields
         ]
         context = self._context(request, f"{capfirst(self.opts.verbose_name)}: {obj}")
@@ -177,14 +183,41 @@ class LedgerFlowAdminSite(admin.AdminSite):
     site_header = "LedgerFlow operations"
     site_title = "LedgerFlow"
     index_title = "Schema data"
+    # The project serves no public site: no "View site" link to a 404.
+    site_url = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._readonly_pages = {}
 
     def admin_view(self, view, cacheable=False):
-        view = self._dropping_overlong_query_values(self._refusing_impossible_keys(view))
+        view = self._refusing_impossible_keys(view)
+        view = self._answering_refused_lookups(view)
+        view = self._dropping_overlong_query_values(view)
         return super().admin_view(view, cacheable)
+
+    def _answering_refused_lookups(self, view):
+        """``view``, except that a filter the list refuses (``?amount=5``: see
+        ``LargeTableAdmin.lookup_allowed``) answers a 400 page saying so, inside the admin, also
+        with ``DEBUG`` on (where Django would show a traceback page)."""
+
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                return view(request, *args, **kwargs)
+            except DisallowedModelAdminLookup as refused:
+                lookup = REFUSED_LOOKUP.fullmatch(str(refused))
+                context = {
+                    **self.each_context(request),
+                    "title": "Filter refused",
+                    "lookup": lookup.group(1) if lookup else str(refused),
+                    "list_url": request.path,
+                }
+                return TemplateResponse(
+                    request, "admin/ledgerflow/refused_lookup.html", context, status=400
+                )
+
+        return wrapper
 
     @staticmethod
     def _refusing_impossible_keys(view):
@@ -261,6 +294,13 @@ class LedgerFlowAdminSite(admin.AdminSite):
 
     def _build_app_dict(self, request, label=None):
         app_dict = super()._build_app_dict(request, label)
+        # Two models are called "user" (staff logins and the bot's Telegram users): their admins
+        # name them apart with ``index_name``.
+        for app in app_dict.values():
+            for entry in app["models"]:
+                name = getattr(self._registry.get(entry["model"]), "index_name", None)
+                if name:
+                    entry["name"] = name
         entries = [
             (model._meta.app_label, model._meta.app_config.verbose_name, self._pages_entry(model))
             for model, pages in self._readonly_pages.items()

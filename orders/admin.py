@@ -56,6 +56,7 @@ class OrderAdmin(LargeTableAdmin):
         "deposits",
     )
     list_filter = (("status", KnownChoicesListFilter), ("created_at", admin.DateFieldListFilter))
+    compact_columns = {"amount": 11}
     key_lookups = ("order_id", "account_id")  # links from deposit events, users and accounts
     exact_search_fields = ("order_id", "account_id")
     search_help_text = "Exact match on order id or account (Telegram id)."
@@ -105,7 +106,7 @@ class OrderAdmin(LargeTableAdmin):
             return changelist_link(User, obj.account_id, telegram_id=obj.account_id)
         return obj.account_id
 
-    @admin.display(description="deposit events")
+    @admin.display(description="deposits")
     def deposits(self, obj):
         return changelist_link(DepositEvent, "deposits", order_id=obj.order_id)
 

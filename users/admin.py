@@ -33,6 +33,7 @@ class UserForm(forms.ModelForm):
 @admin.register(User)
 class UserAdmin(LargeTableAdmin):
     form = UserForm
+    index_name = "Telegram users"  # Django's staff users are the other "users"
     list_display = (
         "telegram_id",
         "username",
@@ -52,6 +53,9 @@ class UserAdmin(LargeTableAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the bot's users are never removed by hand
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Select Telegram user to change"})
 
     @admin.display(description="EVM address")
     def evm(self, obj):

@@ -13,10 +13,12 @@ from django.urls import reverse
 
 from tests.factories import (
     STAFF_PASSWORD,
+    AccountFactory,
     ChainStateFactory,
     DepositEventFactory,
     OrderFactory,
     StaffUserFactory,
+    UserFactory,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +113,11 @@ def test_an_operator_follows_an_order_to_its_deposit_and_opens_the_console(live_
     navigate(browser, browser.find_element(By.LINK_TEXT, "Chain states").click)
     assert "999001" in browser.find_element(By.ID, "result_list").text
     screenshot(browser, "chain-states")
+    navigate(browser, browser.find_element(By.LINK_TEXT, "8453").click)
+    # Styled as every detail page: forms.css gives the labels their column.
+    label = browser.find_element(By.CSS_SELECTOR, "#readonly-fields label")
+    assert label.value_of_css_property("width") == "160px"
+    screenshot(browser, "chain-state")
 
     browser.get(live_server.url + reverse("admin:index"))
     navigate(browser, browser.find_element(By.LINK_TEXT, "Migrations").click)
@@ -124,3 +131,55 @@ def test_the_browser_is_refused_the_console_without_a_login(live_server, browser
     browser.get(live_server.url + reverse("admin:migrations_console"))
     assert reverse("admin:login") in browser.current_url
     assert browser.find_element("name", "username")
+
+
+def overflowing_columns(driver):
+    """Headers of ``#result_list`` that end right of the visible part of the list."""
+    return driver.execute_script(
+        """
+        const box = document.querySelector('#changelist .results').getBoundingClientRect();
+        return [...document.querySelectorAll('#result_list thead th')]
+            .filter(th => th.getBoundingClientRect().right > box.right + 1)
+            .map(th => th.innerText.trim());
+        """
+    )
+
+
+def test_every_list_column_fits_at_1400_px_with_the_sidebar_open(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    staff = StaffUserFactory(is_superuser=True)
+    # Widths as in production: 78-digit amounts (the contract's maximum), Telegram ids that link
+    # to users, 64-digit transaction hashes, large block numbers.
+    for n in range(3):
+        OrderFactory(
+            order_id=f"ord-2026-12-02-{n:06d}",
+            account_id=str(7_123_456_789 + n),
+            amount="9" * 78,
+            status="completed",
+        )
+        DepositEventFactory(
+            order_id=f"ord-2026-12-02-{n:06d}",
+            amount="9" * 78,
+            chain_id=42161,
+            block_number=281_234_567 + n,
+            log_index=118,
+            processed=True,
+        )
+        UserFactory(telegram_id=7_123_456_789 + n, username=f"telegram_user_{n:04d}")
+        AccountFactory(account_id=f"acct-2026-12-02-{n:06d}", telegram_id=str(7_123_456_789 + n))
+    browser.get(live_server.url + reverse("admin:login"))
+    browser.find_element(By.NAME, "username").send_keys(staff.username)
+    browser.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
+
+    for url_name, name in (
+        ("admin:orders_order_changelist", "orders"),
+        ("admin:indexer_depositevent_changelist", "deposit-events"),
+        ("admin:users_user_changelist", "users"),
+        ("admin:accounts_account_changelist", "accounts"),
+    ):
+        browser.get(live_server.url + reverse(url_name))
+        assert browser.find_element(By.ID, "nav-sidebar").is_displayed()
+        screenshot(browser, name)
+        assert overflowing_columns(browser) == [], name
