@@ -2,7 +2,8 @@
 
 ``AppliedMigrationChecksum`` (what each applied migration does), ``MigrationChecksumAcceptance``
 (who accepted an edited one, and why), ``MigrateRun`` (one row per ``migrate`` that took the
-lock) and ``ReleaseTag`` (a named migration state, for ``rollback --to-tag``). Every function
+lock), ``ReleaseTag`` (a named migration state, for ``rollback --to-tag``) and
+``SchemaTakeover`` (the record ``adopt_sqlx`` leaves). Every function
 works on the given connection, so inside the caller's transaction: the executor writes a
 migration's checksum row and its run's count in the migration's own transaction.
 
@@ -23,6 +24,7 @@ from ledgerflow.models import (
     MigrateRun,
     MigrationChecksumAcceptance,
     ReleaseTag,
+    SchemaTakeover,
 )
 
 _CHECKSUM_FIELDS = (
@@ -202,3 +204,29 @@ def add_release_tag(connection, name, *, created_by, migration_state):
         )
     tag.refresh_from_db()
     return tag
+
+
+def _takeover(record):
+    return {
+        "id": record.pk,
+        "adopted_at": record.adopted_at.isoformat(),
+        "os_user": record.os_user,
+        "database_user": record.database_user,
+        "client_host": record.client_host,
+    }
+
+
+def takeover(connection):
+    """The takeover record (``adopt_sqlx``) as a dict (id, adopted_at ISO 8601, os_user,
+    database_user, client_host), or ``None`` when the database was never taken over."""
+    if not _table_exists(connection, SchemaTakeover):
+        return None
+    record = SchemaTakeover.objects.using(connection.alias).order_by("adopted_at", "id").first()
+    return None if record is None else _takeover(record)
+
+
+def record_takeover(connection, **fields):
+    """Write the takeover record (``SchemaTakeover``'s fields); returns it as ``takeover`` does."""
+    record = SchemaTakeover.objects.using(connection.alias).create(**fields)
+    record.refresh_from_db(fields=["adopted_at"])
+    return _takeover(record)
