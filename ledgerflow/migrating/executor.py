@@ -47,36 +47,6 @@ _CONCURRENT_INDEX_RE = re.compile(
 )
 
 
-def install():
-    """Make Django's ``migrate`` build this executor; ``False`` (nothing changed) when the
-    installed Django is not the verified release. Called once, from the app's ``ready``."""
-    from django.core.management.commands import migrate
-
-    if django.VERSION[:2] != VERIFIED_DJANGO:
-        return False
-    migrate.MigrationExecutor = SafeMigrationExecutor
-    return True
-
-
-def installed():
-    from django.core.management.commands import migrate
-
-    return migrate.MigrationExecutor is SafeMigrationExecutor
-
-
-def not_installed_error():
-    """Why ``migrate`` refuses to run on a Django release the executor was not verified with."""
-    verified = ".".join(map(str, VERIFIED_DJANGO))
-    return CommandError(
-        f"migrate refuses to run: the installed Django is {django.get_version()}, but the "
-        f"migration executor (ledgerflow/migrating/executor.py) was verified against Django "
-        f"{verified} only, so it was not installed and migrations would run without their "
-        f"locks, retries, checksums and crash-safe recording. Install Django {verified}.x "
-        "(pyproject.toml pins it), or check the executor against the new release and raise "
-        "VERIFIED_DJANGO. Nothing was changed."
-    )
-
-
 class MigrationLockTimeout(CommandError):
     """An atomic migration kept hitting lock_timeout; nothing of it was applied."""
 
@@ -352,3 +322,33 @@ class SafeMigrationExecutor(MigrationExecutor):
                     table,
                     extra={"app": migration.app_label, "migration": migration.name},
                 )
+
+
+def install():
+    """Make Django's ``migrate`` build this executor; ``False`` (nothing changed) when the
+    installed Django is not the verified release. Called once, from the app's ``ready``."""
+    from django.core.management.commands import migrate
+
+    if django.VERSION[:2] != VERIFIED_DJANGO:
+        return False
+    migrate.MigrationExecutor = SafeMigrationExecutor
+    return True
+
+
+def installed():
+    from django.core.management.commands import migrate
+
+    return migrate.MigrationExecutor is SafeMigrationExecutor
+
+
+def not_installed_error():
+    """Why ``migrate`` refuses to run on a Django release the executor was not verified with."""
+    verified = ".".join(map(str, VERIFIED_DJANGO))
+    return CommandError(
+        f"migrate refuses to run: the installed Django is {django.get_version()}, but the "
+        f"migration executor (ledgerflow/migrating/executor.py) was verified against Django "
+        f"{verified} only, so it was not installed and migrations would run without their "
+        f"locks, retries, checksums and crash-safe recording. Install Django {verified}.x "
+        "(pyproject.toml pins it), or check the executor against the new release and raise "
+        "VERIFIED_DJANGO. Nothing was changed."
+    )
