@@ -12,8 +12,10 @@ class LedgerflowConfig(AppConfig):
         from django.db.models.signals import post_migrate, pre_migrate
 
         from ledgerflow import checks  # noqa: F401  (registers the system checks)
+        from ledgerflow.migrating import executor
         from ledgerflow.roles import hooks
 
+        executor.install()
         pre_migrate.connect(hooks.refuse_unusable_roles, sender=self)
         post_migrate.connect(hooks.reconcile_grants, sender=self)
 

@@ -240,7 +240,15 @@ LOGGING = {
         "json": {"()": "ledgerflow.health.logs.JsonFormatter"},
         "text": {"()": "ledgerflow.health.logs.TextFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"skip_printed": {"()": "ledgerflow.health.logs.SkipPrinted"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            # In text, a migration's line is printed by migrate itself; JSON keeps the event.
+            "filters": ["skip_printed"] if LOG_FORMAT == "text" else [],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

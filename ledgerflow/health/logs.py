@@ -58,6 +58,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(event, ensure_ascii=False)
 
 
+class SkipPrinted(logging.Filter):
+    """For text logs on a terminal: drop an event whose line the command has already printed
+    (each applied migration, flagged ``_printed`` by the executor), so it is shown once. JSON
+    logs keep every event: they are read by machines, not beside the command's output."""
+
+    def filter(self, record):
+        return not getattr(record, "_printed", False)
+
+
 class TextFormatter(logging.Formatter):
     """Django's plain lines for development, with passwords masked all the same."""
 

@@ -4,29 +4,26 @@ The checksum is SHA-256 over a canonical form of the migration's operations (eac
 deconstruction: class, arguments, fields, indexes) and its ``atomic`` flag. SQL given to
 ``RunSQL`` is normalised (comments outside literals dropped, whitespace collapsed) and Python given
 to ``RunPython`` is reduced to its syntax tree, so comment and formatting edits do not count while
-any change in what runs does. Recorded rows live in ``ledgerflow_migration_checksums``.
+any change in what runs does. The rows are kept by ``ledgerflow.migrating.ledger``.
 """
 
 import ast
-import getpass
 import hashlib
 import inspect
 import json
-import socket
 import textwrap
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
-from django.db import migrations
+from django.db import migrations, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
+from ledgerflow.migrating import ledger
 from ledgerflow.sql import normalise
 
-CHECKSUM_TABLE = "ledgerflow_migration_checksums"
 # Bump when the canonical form below changes, so recorded rows are re-baselined, not refused.
 ALGORITHM = "v1"
-ACCEPTANCE_TABLE = "ledgerflow_migration_checksum_acceptances"
 
 
 def _strip_docstrings(tree):
@@ -110,22 +107,6 @@ def migration_checksum(migration):
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-@lru_cache(maxsize=1)
-def run_by():
-    """``os-user@host``: who ran the command, for the audit columns."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"[:255]
-
-
-def ledger_exists(connection):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [CHECKSUM_TABLE])
-        return cursor.fetchone()[0]
-
-
 def record_applied(
     connection,
     app_label,
@@ -145,56 +126,24 @@ def record_applied(
 
     This records the checksum only; the caller records ``django_migrations`` itself
     (``MigrationRecorder(connection).record_applied(app_label, name)``)."""
-    if not ledger_exists(connection):
+    if not ledger.exists(connection):
         return None
     if checksum is None:
         if migration is None:
             migration = MigrationLoader(connection, load=True).disk_migrations[(app_label, name)]
         checksum = migration_checksum(migration)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {CHECKSUM_TABLE} "
-            "(app, name, checksum, algorithm, applied_at, applied_by, duration_ms, "
-            "lock_wait_ms, baselined) VALUES (%s, %s, %s, %s, now(), %s, %s, %s, %s) "
-            "ON CONFLICT (app, name) DO UPDATE SET checksum = EXCLUDED.checksum, "
-            "algorithm = EXCLUDED.algorithm, "
-            "applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by, "
-            "duration_ms = EXCLUDED.duration_ms, lock_wait_ms = EXCLUDED.lock_wait_ms, "
-            "baselined = EXCLUDED.baselined",
-            [
-                app_label,
-                name,
-                checksum,
-                ALGORITHM,
-                applied_by or run_by(),
-                duration_ms,
-                lock_wait_ms,
-                baselined,
-            ],
-        )
+    ledger.record_checksum(
+        connection,
+        app_label,
+        name,
+        checksum,
+        ALGORITHM,
+        applied_by=applied_by,
+        duration_ms=duration_ms,
+        lock_wait_ms=lock_wait_ms,
+        baselined=baselined,
+    )
     return checksum
-
-
-def forget_applied(connection, app_label, name):
-    """Drop the checksum row of an unapplied migration (for the rollback command)."""
-    if ledger_exists(connection):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {CHECKSUM_TABLE} WHERE app = %s AND name = %s", [app_label, name]
-            )
-
-
-def recorded_checksums(connection):
-    """``{(app, name): row dict}`` of every recorded checksum; empty without the ledger table."""
-    if not ledger_exists(connection):
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT app, name, checksum, algorithm, applied_at, applied_by, duration_ms, "
-            f"lock_wait_ms, baselined FROM {CHECKSUM_TABLE}"
-        )
-        columns = [col.name for col in cursor.description]
-        return {(row[0], row[1]): dict(zip(columns, row, strict=True)) for row in cursor}
 
 
 @cache
@@ -217,7 +166,7 @@ def checksum_mismatches(connection, loader=None):
     nothing is recorded yet. Migrations recorded but gone from the code are not mismatches (the
     status report lists them as unknown). Only this project's apps are verified
     (``is_verified_app``); installed packages' migrations are recorded for the audit only."""
-    recorded = recorded_checksums(connection)
+    recorded = ledger.recorded_checksums(connection)
     if not recorded:
         return []
     loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
@@ -247,10 +196,10 @@ def baseline(connection, loader=None, skip=()):
     """Record a checksum for every applied migration that has none (applied before this feature
     existed, or before the ledger tables were created) or whose checksum was computed by an older
     ``ALGORITHM``; ``skip`` are keys the caller records itself. Returns the keys."""
-    if not ledger_exists(connection):
+    if not ledger.exists(connection):
         return []
     loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
-    recorded = recorded_checksums(connection)
+    recorded = ledger.recorded_checksums(connection)
     applied = MigrationRecorder(connection).applied_migrations()
     added = []
     for key in sorted(set(applied) - set(skip)):
@@ -260,12 +209,7 @@ def baseline(connection, loader=None, skip=()):
             continue
         if row is not None:
             # Recorded under an older algorithm: re-baseline, keeping when and who applied it.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {CHECKSUM_TABLE} SET checksum = %s, algorithm = %s, baselined = true "
-                    "WHERE app = %s AND name = %s",
-                    [migration_checksum(migration), ALGORITHM, *key],
-                )
+            ledger.rebaseline_checksum(connection, *key, migration_checksum(migration), ALGORITHM)
         else:
             record_applied(connection, *key, migration=migration, baselined=True)
         added.append(key)
@@ -276,15 +220,13 @@ def accept(connection, app_label, name, *, reason, accepted_by=None, loader=None
     """Accept the code's current checksum for an applied migration, with an audit row, in one
     transaction. Returns ``(previous, accepted)``; raises ``ValueError`` with the reason when the
     migration is unknown, unapplied, unrecorded or unchanged."""
-    from django.db import transaction
-
     if not reason or not reason.strip():
         raise ValueError("a reason is required; it is kept in the audit table")
     loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
     migration = loader.disk_migrations.get((app_label, name))
     if migration is None:
         raise ValueError(f"no migration {app_label}.{name} in the code")
-    recorded = recorded_checksums(connection).get((app_label, name))
+    recorded = ledger.recorded_checksums(connection).get((app_label, name))
     if recorded is None:
         raise ValueError(
             f"{app_label}.{name} has no recorded checksum (not applied, or applied before "
@@ -293,16 +235,14 @@ def accept(connection, app_label, name, *, reason, accepted_by=None, loader=None
     current = migration_checksum(migration)
     if current == recorded["checksum"]:
         raise ValueError(f"{app_label}.{name} is unchanged; there is nothing to accept")
-    who = accepted_by or run_by()
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {ACCEPTANCE_TABLE} (app, name, previous_checksum, "
-            "accepted_checksum, accepted_by, accepted_at, reason) "
-            "VALUES (%s, %s, %s, %s, %s, now(), %s)",
-            [app_label, name, recorded["checksum"], current, who, reason.strip()],
-        )
-        cursor.execute(
-            f"UPDATE {CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
-            [current, app_label, name],
+    with transaction.atomic(using=connection.alias):
+        ledger.accept_checksum(
+            connection,
+            app_label,
+            name,
+            previous=recorded["checksum"],
+            accepted=current,
+            accepted_by=accepted_by or ledger.run_by(),
+            reason=reason.strip(),
         )
     return recorded["checksum"], current

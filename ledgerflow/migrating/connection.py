@@ -16,11 +16,13 @@ def use_direct_connection(alias="default"):
     if not url:
         return False
     connection = connections[alias]
-    connection.close()
     direct = database_config(
         url,
         connect_timeout=settings.DATABASES[alias]["OPTIONS"].get("connect_timeout", 10),
         variable="MIGRATION_DATABASE_URL",
     )
+    if all(connection.settings_dict.get(key) == value for key, value in direct.items()):
+        return True  # already there: keep the session (and whatever it holds)
+    connection.close()
     connection.settings_dict = {**connection.settings_dict, **direct}
     return True

@@ -12,6 +12,11 @@ creation after the operations), its ``django_migrations`` row, its checksum row 
 count share one transaction. Stock Django commits the DDL first and records the migration
 afterwards, so a kill, a lost connection or a lock timeout in between leaves tables that no
 history row accounts for, and every later ``migrate`` trips over them.
+
+``install`` puts this executor into Django's own ``migrate`` command once, at start-up, when the
+installed Django is the one it was verified against; the project's ``migrate`` refuses to run
+without it. Inside a migration session (``ledgerflow.migrating.session``) the executor counts
+the session's run and calls its checks with Django's plan before applying anything.
 """
 
 import contextlib
@@ -20,17 +25,20 @@ import logging
 import random
 import time
 
+import django
 from django.conf import settings
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.core.management.base import CommandError
 from django.db import DatabaseError, migrations, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import F
 
-from ledgerflow.migrating import checksums, effects, timeouts
+from ledgerflow.migrating import checksums, effects, ledger, session, timeouts
 from ledgerflow.migrating.effects.sql import read_sql
-from ledgerflow.models import MigrateRun
 from ledgerflow.sql import quote_ident
+
+# The Django release whose MigrationExecutor and migrate command this subclass was checked
+# against (apply/unapply/record hooks, the progress callback, the command's module global).
+VERIFIED_DJANGO = (5, 2)
 
 logger = logging.getLogger("ledgerflow.migrations")
 
@@ -55,17 +63,25 @@ def concurrent_index_names(migration):
 
 
 class SafeMigrationExecutor(MigrationExecutor):
-    def __init__(self, connection, progress_callback=None, *, report=None):
+    def __init__(self, connection, progress_callback=None):
         super().__init__(connection, progress_callback)
-        self.report = report or (lambda message: None)
+        self.session = session.current(connection)
+        self.report = self.session.report if self.session else (lambda message: None)
         self.applied = []  # (app, name, duration_ms, lock_wait_ms)
-        self.run_id = None  # the ledgerflow_migrate_runs row counting this run's migrations
         self._started = None
         self._lock_wait = 0.0
         # Migrations applied before the ledger tables exist (a fresh database): their checksum
         # rows are written in the transaction of the migration that creates the ledger.
         self._unrecorded = []
         self._ledger_ready = False
+
+    def migrate(self, targets, plan=None, state=None, fake=False, fake_initial=False):
+        if plan is None:
+            plan = self.migration_plan(targets)
+        if self.session is not None and self.session.before_apply is not None:
+            check, self.session.before_apply = self.session.before_apply, None
+            check(self, plan, fake=fake)
+        return super().migrate(targets, plan, state, fake, fake_initial)
 
     def apply_migration(self, state, migration, fake=False, fake_initial=False):
         self._started = time.monotonic()
@@ -201,7 +217,7 @@ class SafeMigrationExecutor(MigrationExecutor):
         duration_ms, lock_wait_ms = self._timings()
         self._unrecorded.append((migration, duration_ms, lock_wait_ms))
         if not self._ledger_ready:
-            self._ledger_ready = checksums.ledger_exists(self.connection)
+            self._ledger_ready = ledger.exists(self.connection)
             if not self._ledger_ready:
                 return  # recorded with the migration that creates the ledger tables
             # Applied by an earlier, interrupted run before the ledger existed: baselined now.
@@ -216,10 +232,8 @@ class SafeMigrationExecutor(MigrationExecutor):
                     duration_ms=pending_duration_ms,
                     lock_wait_ms=pending_lock_wait_ms,
                 )
-        if self.run_id is not None:
-            MigrateRun.objects.using(self.connection.alias).filter(id=self.run_id).update(
-                applied_count=F("applied_count") + len(self._unrecorded)
-            )
+        if self.session is not None:
+            self.session.count_applied(len(self._unrecorded))
         self._unrecorded = []
 
     def unapply_migration(self, state, migration, fake=False):
@@ -228,15 +242,24 @@ class SafeMigrationExecutor(MigrationExecutor):
         whole = self._one_transaction(migration, "unapply", fake)
         with whole if migration.atomic else contextlib.nullcontext():
             state = super().unapply_migration(state, migration, fake=fake)
-            for app_label, name, _ in self._history_keys(migration):
-                checksums.forget_applied(self.connection, app_label, name)
+            if ledger.exists(self.connection):
+                for app_label, name, _ in self._history_keys(migration):
+                    ledger.forget_checksum(self.connection, app_label, name)
         self._log(migration, "unapplied")
         return state
 
     def _log(self, migration, outcome, **extra):
+        """One structured event per outcome. Text logs skip the ones the command has already
+        printed (``ledgerflow.health.logs.SkipPrinted``): Django's "Applying x... OK" line, or
+        this executor's report of a retry."""
+        printed = (outcome in ("applied", "unapplied") and self.progress_callback is not None) or (
+            outcome == "retrying" and self.session is not None
+        )
         duration_ms, lock_wait_ms = self._timings()
         if outcome == "applied":
             self.applied.append((migration.app_label, migration.name, duration_ms, lock_wait_ms))
+            if self.session is not None:
+                self.session.applied += 1
         level = logging.INFO if outcome in ("applied", "retrying", "unapplied") else logging.ERROR
         logger.log(
             level,
@@ -252,6 +275,7 @@ class SafeMigrationExecutor(MigrationExecutor):
                 "duration_ms": round(duration_ms, 1),
                 "lock_wait_ms": round(lock_wait_ms, 1),
                 "outcome": outcome,
+                "_printed": printed,
                 **extra,
             },
         )
@@ -293,3 +317,33 @@ class SafeMigrationExecutor(MigrationExecutor):
                     table,
                     extra={"app": migration.app_label, "migration": migration.name},
                 )
+
+
+def install():
+    """Make Django's ``migrate`` build this executor; ``False`` (nothing changed) when the
+    installed Django is not the verified release. Called once, from the app's ``ready``."""
+    from django.core.management.commands import migrate
+
+    if django.VERSION[:2] != VERIFIED_DJANGO:
+        return False
+    migrate.MigrationExecutor = SafeMigrationExecutor
+    return True
+
+
+def installed():
+    from django.core.management.commands import migrate
+
+    return migrate.MigrationExecutor is SafeMigrationExecutor
+
+
+def not_installed_error():
+    """Why ``migrate`` refuses to run on a Django release the executor was not verified with."""
+    verified = ".".join(map(str, VERIFIED_DJANGO))
+    return CommandError(
+        f"migrate refuses to run: the installed Django is {django.get_version()}, but the "
+        f"migration executor (ledgerflow/migrating/executor.py) was verified against Django "
+        f"{verified} only, so it was not installed and migrations would run without their "
+        f"locks, retries, checksums and crash-safe recording. Install Django {verified}.x "
+        "(pyproject.toml pins it), or check the executor against the new release and raise "
+        "VERIFIED_DJANGO. Nothing was changed."
+    )

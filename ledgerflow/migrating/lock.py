@@ -80,6 +80,15 @@ def try_acquire(connection):
         return cursor.fetchone()[0]
 
 
+def try_acquire_for_transaction(cursor):
+    """Take the lock until the cursor's transaction ends, without waiting; whether it was free.
+
+    For work done in one transaction of its own (``restore``): it must not start while a
+    migration runs, and no migration may start before it commits."""
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [MIGRATION_LOCK_KEY])
+    return cursor.fetchone()[0]
+
+
 def release(connection):
     """Release the lock if this session holds it; harmless when it does not."""
     if connection.connection is None:

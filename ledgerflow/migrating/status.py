@@ -3,9 +3,7 @@
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
-from ledgerflow.migrating import checksums, lock
-
-RUNS_TABLE = "ledgerflow_migrate_runs"
+from ledgerflow.migrating import checksums, ledger, lock
 
 
 def _iso(value):
@@ -14,32 +12,6 @@ def _iso(value):
 
 def _round(value):
     return round(value, 1) if value is not None else None
-
-
-def last_run(connection):
-    """The latest ``migrate`` run that took the lock, or ``None``."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [RUNS_TABLE])
-        if not cursor.fetchone()[0]:
-            return None
-        cursor.execute(
-            f"SELECT started_at, finished_at, run_by, lock_wait_ms, duration_ms, applied_count, "
-            f"outcome, error FROM {RUNS_TABLE} ORDER BY started_at DESC, id DESC LIMIT 1"
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    started, finished, run_by, lock_wait, duration, count, outcome, error = row
-    return {
-        "started_at": _iso(started),
-        "finished_at": _iso(finished),
-        "run_by": run_by,
-        "lock_wait_ms": _round(lock_wait),
-        "duration_ms": _round(duration),
-        "applied_count": count,
-        "outcome": outcome,
-        "error": error,
-    }
 
 
 def migration_status(connection):
@@ -59,7 +31,7 @@ def migration_status(connection):
     if recorder.has_table():
         for record in recorder.migration_qs.order_by("applied", "id"):
             applied_rows[(record.app, record.name)] = record.applied
-    recorded = checksums.recorded_checksums(connection)
+    recorded = ledger.recorded_checksums(connection)
     mismatches = {
         (m["app"], m["name"]): m for m in checksums.checksum_mismatches(connection, loader)
     }
@@ -100,7 +72,7 @@ def migration_status(connection):
         if (app, name) not in loader.disk_migrations and app in loader.migrated_apps
     ]
     pending = sum(len(entry["pending"]) for entry in apps.values())
-    run, holder = last_run(connection), lock.lock_holder(connection)
+    run, holder = ledger.last_run(connection), lock.lock_holder(connection)
     if run and run["outcome"] == "running" and holder is None:
         # A run holds the lock until its session ends: "running" with no holder died mid-way.
         run["outcome"] = "interrupted"

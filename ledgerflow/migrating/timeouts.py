@@ -47,13 +47,14 @@ _SESSION_SETTINGS = ("lock_timeout", "statement_timeout", "client_connection_che
 
 
 @contextlib.contextmanager
-def session_timeouts(connection):
-    """``lock_timeout`` and ``statement_timeout`` for the block, on ``connection``'s session; the
-    previous values are put back afterwards, so a caller's connection (``call_command``) is left
-    as it was."""
+def session_timeouts(connection, *, lock_timeout=None):
+    """``lock_timeout`` (seconds, default ``MIGRATION_LOCK_TIMEOUT``) and ``statement_timeout``
+    for the block, on ``connection``'s session; the previous values are put back afterwards, so a
+    caller's connection (``call_command``) is left as it was."""
     names = _SESSION_SETTINGS if connection.pg_version >= 140000 else _SESSION_SETTINGS[:2]
+    lock_timeout = settings.MIGRATION_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
     wanted = {
-        "lock_timeout": f"{_ms(settings.MIGRATION_LOCK_TIMEOUT)}ms",
+        "lock_timeout": f"{_ms(lock_timeout)}ms",
         "statement_timeout": f"{_ms(settings.MIGRATION_STATEMENT_TIMEOUT)}ms",
         # A killed migrate's backend would otherwise finish its statement before noticing the
         # client is gone, holding the advisory lock and table locks meanwhile.

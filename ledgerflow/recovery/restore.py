@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ledgerflow.db.urls import describe_target
-from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY, describe_holder, lock_holder
+from ledgerflow.migrating import lock
 from ledgerflow.recovery import RecoveryError, lock_timeout_ms, pgtools
 from ledgerflow.recovery.backup import (
     data_tables,
@@ -148,11 +148,11 @@ def restore_archive(
 def _exclude_migrations(conn, cursor, target):
     """Take ``migrate``'s advisory lock until the commit, so a deploy never migrates half-restored
     tables nor restores over a migration in progress; refuse when a migration holds it."""
-    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [MIGRATION_LOCK_KEY])
-    if not cursor.fetchone()[0]:
+    if not lock.try_acquire_for_transaction(cursor):
         raise RecoveryError(
             f"a migration holds the migration lock of {target}: "
-            f"{describe_holder(lock_holder(conn))}. Nothing was changed; restore once it ends."
+            f"{lock.describe_holder(lock.lock_holder(conn))}. Nothing was changed; restore once "
+            "it ends."
         )
 
 

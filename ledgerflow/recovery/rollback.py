@@ -9,27 +9,16 @@ the plan do not know about. The backup reads the same snapshot (``pg_export_snap
 import contextlib
 from dataclasses import dataclass
 
-from django.db import DatabaseError, OperationalError, connections, transaction
+from django.db import DatabaseError, OperationalError, transaction
 
 from ledgerflow.db.urls import describe_target
-from ledgerflow.migrating import lock
-from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.migrating.executor import SafeMigrationExecutor
+from ledgerflow.migrating.session import migration_session
 from ledgerflow.recovery import RecoveryError, lock_timeout_ms
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.planning import assess, build_plan, render
 from ledgerflow.recovery.state import applied_migrations, table_exists
 from ledgerflow.sql import quote_qualified
-
-
-@contextlib.contextmanager
-def migration_lock(connection, write):
-    """Hold the advisory lock ``migrate`` takes, so a rollback and a deploy never interleave."""
-    lock.acquire(connection, report=write)
-    try:
-        yield
-    finally:
-        lock.release(connection)
 
 
 @dataclass
@@ -114,11 +103,10 @@ def rollback(
     impossible rollback; nothing has changed then.
     """
     timeout_ms = lock_timeout_ms(lock_timeout)
-    if using == "default":
-        use_direct_connection(using)  # the session lock needs it, as for migrate
-    connection = connections[using]
-    where = describe_target(connection.settings_dict)
-    with migration_lock(connection, write):
+    # The session holds the lock migrate takes, so a rollback and a deploy never interleave.
+    with migration_session(using, report=write, lock_timeout=lock_timeout) as session:
+        connection = session.connection
+        where = describe_target(connection.settings_dict)
         # Each migration's history and checksum rows go with its change (one transaction each
         # when the plan as a whole cannot be one).
         executor = SafeMigrationExecutor(connection)

@@ -20,7 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
 from ledgerflow.db.introspection import compare_snapshots, schema_snapshot
-from ledgerflow.migrating import checksums
+from ledgerflow.migrating import checksums, ledger
 from ledgerflow.schema import expected
 from ledgerflow.schema.states import (
     SQLX_BASELINE,
@@ -110,26 +110,6 @@ def read_sqlx_history(cursor):
     }
 
 
-def _existing_takeover(cursor):
-    cursor.execute("SELECT to_regclass('ledgerflow_schema_takeover') IS NOT NULL")
-    if not cursor.fetchone()[0]:
-        return None
-    cursor.execute(
-        "SELECT id, adopted_at, os_user, database_user, client_host "
-        "FROM ledgerflow_schema_takeover ORDER BY adopted_at, id LIMIT 1"
-    )
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return {
-        "id": row[0],
-        "adopted_at": row[1].isoformat(),
-        "os_user": row[2],
-        "database_user": row[3],
-        "client_host": row[4],
-    }
-
-
 def _refuse_foreign_django_migrations(cursor):
     """A ``django_migrations`` table that is not Django's would make recording fail part-way."""
     cursor.execute(
@@ -172,7 +152,7 @@ def inspect(connection):
         _refuse_foreign_django_migrations(cursor)
         state = applied_state(cursor)
         if set(baseline_state()) <= set(state):
-            existing = _existing_takeover(cursor)
+            existing = ledger.takeover(connection)
             if existing is not None:
                 return Inspection(sqlx=sqlx, differences=[], existing_takeover=existing)
         if state:
@@ -254,8 +234,6 @@ def adopt(connection, applied_fixes=()):
     Returns the takeover record as a dict; raises ``TakeoverRefused`` and records nothing when
     the database is not (or no longer) adoptable.
     """
-    from ledgerflow.models import SchemaTakeover
-
     with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TAKEOVER_LOCK_KEY])
@@ -296,7 +274,8 @@ def adopt(connection, applied_fixes=()):
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_user")
             database_user = cursor.fetchone()[0]
-        record = SchemaTakeover.objects.using(connection.alias).create(
+        record = ledger.record_takeover(
+            connection,
             os_user=_os_user(),
             database_user=database_user,
             client_host=socket.gethostname(),
@@ -308,14 +287,9 @@ def adopt(connection, applied_fixes=()):
             applied_fixes=list(applied_fixes),
             schema_fingerprint=inspection.fingerprint,
         )
-        record.refresh_from_db(fields=["adopted_at"])
         return {
             "already_adopted": False,
-            "id": record.pk,
-            "adopted_at": record.adopted_at.isoformat(),
-            "os_user": record.os_user,
-            "database_user": record.database_user,
-            "client_host": record.client_host,
+            **record,
             "bookkeeping_migrations": [f"{m.app_label}.{m.name}" for m, _ in plan],
         }
 

@@ -88,7 +88,7 @@ def test_a_checksum_mismatch_and_drift_are_shown(staff_client):
     checksums.record_applied(connection, *ORDERS_0001)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {checksums.CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
+            "UPDATE ledgerflow_migration_checksums SET checksum = %s WHERE app = %s AND name = %s",
             ["0" * 64, *ORDERS_0001],
         )
         cursor.execute("ALTER TABLE orders ADD COLUMN note text")

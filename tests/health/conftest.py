@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 
 from ledgerflow.health import cache, checks
-from ledgerflow.migrating import checksums
+from ledgerflow.migrating import checksums, ledger
 from ledgerflow.schema.drift import detect_drift
 
 
@@ -34,17 +34,17 @@ def edited_checksum(transactional_db):
     saved = []
 
     def edit(app, name):
-        saved.append((app, name, checksums.recorded_checksums(connection).get((app, name))))
+        saved.append((app, name, ledger.recorded_checksums(connection).get((app, name))))
         assert checksums.record_applied(connection, app, name) is not None
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {checksums.CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
+                "UPDATE ledgerflow_migration_checksums SET checksum = %s WHERE app = %s AND name = %s",
                 ["0" * 64, app, name],
             )
 
     yield edit
     for app, name, row in saved:
-        checksums.forget_applied(connection, app, name)
+        ledger.forget_checksum(connection, app, name)
         if row is not None:
             checksums.record_applied(
                 connection,

@@ -10,8 +10,8 @@ from ledgerflow.migrating.checksums import (
     checksum_mismatches,
     migration_checksum,
     record_applied,
-    recorded_checksums,
 )
+from ledgerflow.migrating.ledger import recorded_checksums
 from tests.migrating.support import MigrationsCopy, query, run_manage
 from tests.support.databases import scratch_database
 

@@ -50,20 +50,6 @@ def test_plan_check_and_fake_still_work():
         assert applied(db, "users") == []
 
 
-def test_allow_backwards_unapplies_and_forgets_the_checksum():
-    with scratch_database() as db:
-        assert run_manage(db, "migrate").returncode == 0
-
-        result = run_manage(db, "migrate", "users", "zero", "--allow-backwards")
-
-        assert result.returncode == 0, result.stderr
-        assert applied(db, "users") == []
-        assert query(db, "SELECT to_regclass('users')") == [(None,)]
-        assert query(
-            db, "SELECT count(*) FROM ledgerflow_migration_checksums WHERE app = 'users'"
-        ) == [(0,)]
-
-
 def test_a_named_target_is_checked_again_after_waiting_for_the_lock():
     with scratch_database() as db:
         assert run_manage(db, "migrate", "ledgerflow", "0002").returncode == 0

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from ledgerflow.db.urls import describe_target
-from ledgerflow.migrating import lock
 from ledgerflow.migrating.connection import use_direct_connection
+from ledgerflow.migrating.session import migration_session
 from ledgerflow.schema import takeover
 from ledgerflow.schema.states import SQLX_BASELINE
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["database"] == DEFAULT_DB_ALIAS:
-            use_direct_connection(DEFAULT_DB_ALIAS)  # the migration lock is a session lock
+            use_direct_connection(DEFAULT_DB_ALIAS)  # inspected where the session will lock
         connection = connections[options["database"]]
         self.as_json = options["json"]
         self.report = {
@@ -115,16 +115,13 @@ class Command(BaseCommand):
         if options["interactive"]:
             self._confirm(connection, recorded, fixes)
 
-        # The migration lock keeps a deploy's migrate from racing the takeover.
-        lock.acquire(connection, report=lambda line: self.stderr.write(line))
-        try:
+        # The migration session keeps a deploy's migrate from racing the takeover.
+        with migration_session(options["database"], report=self.stderr.write):
             if fixes:
                 self.report["fixes_applied"] = takeover.apply_safe_fixes(
                     connection, inspection.differences
                 )
             record = takeover.adopt(connection, applied_fixes=self.report["fixes_applied"])
-        finally:
-            lock.release(connection)
         if record.pop("already_adopted"):
             self.report.update(status="already_adopted", takeover=record)
             return self._finish("already adopted (by a concurrent run); nothing to do.")

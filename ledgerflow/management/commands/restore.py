@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from ledgerflow.db.urls import database_config
+from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.backup import SIGNATURE_FIELD
 from ledgerflow.recovery.restore import restore_archive
@@ -49,6 +50,7 @@ class Command(BaseCommand):
             except ImproperlyConfigured as exc:
                 raise CommandError(str(exc)) from None
         else:
+            use_direct_connection()  # pg_dump and the restoring transaction bypass PgBouncer
             settings_dict = connections["default"].settings_dict
             connections["default"].close()  # hold no session that pg_restore would wait for
         try:
