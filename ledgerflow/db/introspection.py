@@ -16,7 +16,8 @@ appear in a snapshot only when they are set, so the stored expectations name non
 
 import dataclasses
 
-LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
+from ledgerflow.db.tables import PROJECT_TABLES
+
 LEDGERFLOW_ENUMS = ("order_status",)
 LEDGERFLOW_FUNCTIONS = ("update_updated_at_column",)
 # How a snapshot names the grantee that stands for every role.
@@ -190,7 +191,7 @@ def _normalise_body(body):
     return " ".join(body.split())
 
 
-def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
+def schema_snapshot(cursor, tables=PROJECT_TABLES):
     """Every LedgerFlow object in the cursor's database, as plain, comparable data."""
     params = {
         "tables": list(tables),

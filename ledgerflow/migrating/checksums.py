@@ -22,6 +22,8 @@ from django.db import migrations
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
+from ledgerflow.migrating.history import code_loader
+
 CHECKSUM_TABLE = "ledgerflow_migration_checksums"
 # Bump when the canonical form below changes, so recorded rows are re-baselined, not refused.
 ALGORITHM = "v1"
@@ -231,16 +233,17 @@ def is_verified_app(app_label):
     return "site-packages" not in path.parts and "dist-packages" not in path.parts
 
 
-def checksum_mismatches(connection, loader=None):
+def checksum_mismatches(connection, loader=None, recorded=None):
     """Each applied migration whose recorded checksum differs from the code's now, as dicts with
     ``app``, ``name``, ``recorded`` and ``current``; sorted. Empty when everything matches or
     nothing is recorded yet. Migrations recorded but gone from the code are not mismatches (the
     status report lists them as unknown). Only this project's apps are verified
-    (``is_verified_app``); installed packages' migrations are recorded for the audit only."""
-    recorded = recorded_checksums(connection)
+    (``is_verified_app``); installed packages' migrations are recorded for the audit only.
+    ``recorded`` is ``recorded_checksums(connection)`` when the caller has read it already."""
+    recorded = recorded_checksums(connection) if recorded is None else recorded
     if not recorded:
         return []
-    loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
+    loader = loader or code_loader()
     mismatches = []
     for key, row in sorted(recorded.items()):
         migration = loader.disk_migrations.get(key)

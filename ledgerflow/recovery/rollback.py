@@ -15,10 +15,11 @@ from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating import lock
 from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.migrating.executor import SafeMigrationExecutor
+from ledgerflow.migrating.history import read_history
 from ledgerflow.recovery import RecoveryError, lock_timeout_ms
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.planning import assess, build_plan, render
-from ledgerflow.recovery.state import applied_migrations, quote_qualified, table_exists
+from ledgerflow.recovery.state import quote_qualified, table_exists
 
 
 @contextlib.contextmanager
@@ -76,7 +77,7 @@ def _failure(connection, plan, atomic, exc, backup):
     else:
         try:
             with connection.cursor() as cursor:
-                remaining = set(applied_migrations(cursor))
+                remaining = set(read_history(cursor).applied_keys)
         except DatabaseError:
             remaining = None
         if remaining is None:
@@ -176,7 +177,7 @@ def rollback(
             except DatabaseError as exc:
                 raise RecoveryError(_failure(connection, plan, atomic, exc, backup)) from None
             with connection.cursor() as cursor:
-                remaining = set(applied_migrations(cursor))
+                remaining = set(read_history(cursor).applied_keys)
             still = [m for m in plan.migrations if (m.app_label, m.name) in remaining]
             if still:
                 raise RecoveryError(

@@ -1,7 +1,8 @@
-"""Facts read from the live database: applied migrations, tables and their row counts.
+"""Facts read from the live database: tables, types and their row counts.
 
 Functions take a DB-API cursor (Django's or psycopg's), so the same code reads the current
-database, a snapshot shared with ``pg_dump`` and a restore target.
+database, a snapshot shared with ``pg_dump`` and a restore target. Applied migrations are read by
+``ledgerflow.migrating.history``.
 """
 
 
@@ -12,15 +13,6 @@ def quote_ident(name):
 def quote_qualified(name):
     """``schema.table`` or ``table`` quoted for SQL."""
     return ".".join(quote_ident(part) for part in name.split(".", 1))
-
-
-def applied_migrations(cursor):
-    """``[(app, name), ...]`` in the order they were applied (oldest first); [] before any."""
-    cursor.execute("SELECT to_regclass('django_migrations') IS NOT NULL")
-    if not cursor.fetchone()[0]:
-        return []
-    cursor.execute("SELECT app, name FROM django_migrations ORDER BY applied, id")
-    return [(app, name) for app, name in cursor.fetchall()]
 
 
 def user_tables(cursor):
