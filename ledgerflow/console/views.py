@@ -87,7 +87,7 @@ def migrations_console(request, site):
         "target": describe_target(connection.settings_dict),
         "state": state.value,
         "state_error": state.error,
-        "status": recorded,
+        "durations": recorded,
         "lock": read(lock_holder, connection, lock_timeout=False),
         "checksums": checksums,
         "drift": drift,

@@ -53,7 +53,7 @@ def code_loader():
         return _code
 
 
-def forget_code(**kwargs):
+def forget_code():
     """Drop the cached graph; the next ``code_loader()`` reads the disk again."""
     global _code
     with _code_lock:
@@ -208,7 +208,8 @@ def read_history(cursor, connection=None):
 
     A squash partly applied changes the graph itself (Django then uses the migrations it
     replaces instead): given the Django ``connection``, such a history is compared with Django's
-    loader built for that database instead of the cached one."""
+    loader built for that database instead of the cached one (which reads the table again, only
+    between deploying a squash and finishing it)."""
     cursor.execute("SELECT to_regclass('django_migrations') IS NOT NULL")
     if not cursor.fetchone()[0]:
         return MigrationHistory(recorder_exists=False, applied=(), loader=code_loader())
