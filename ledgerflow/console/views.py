@@ -7,12 +7,12 @@ from typing import Any
 from django.db import connection
 from django.template.response import TemplateResponse
 
-from ledgerflow.console.migration_state import durations_from_status, migration_state
+from ledgerflow.console.overview import migrations_overview
 from ledgerflow.db.urls import describe_target
 from ledgerflow.health.checks import LOCK_NOT_AVAILABLE, behind_lock_timeout
-from ledgerflow.migrating.checksums import checksum_mismatches
+from ledgerflow.migrating.checksums import checksum_mismatches, recorded_checksums
+from ledgerflow.migrating.history import migration_history
 from ledgerflow.migrating.lock import lock_holder
-from ledgerflow.migrating.status import migration_status
 from ledgerflow.schema.drift import detect_drift
 
 logger = logging.getLogger(__name__)
@@ -60,27 +60,34 @@ def locked(*readings):
 
 
 def migrations_console(request, site):
-    status = read(migration_status, connection)
-    durations = durations_from_status(status.value) if status.value else {}
+    """Each source is read once: the history, the checksum ledger (durations and mismatches
+    both come from it), the lock holder and the drift."""
+    history = read(migration_history, connection)
+    recorded = locked(history) or read(recorded_checksums, connection)
 
-    def migration_state_with_durations(connection):
-        return migration_state(connection, durations=durations)
+    def changed_checksums(connection):
+        loader = history.value.loader if history.value else None
+        return checksum_mismatches(connection, loader, recorded=recorded.value)
 
-    # migration_state sets its own lock timeout, only around its reads of django_migrations (the
-    # plan's SQL cannot all be rendered inside a transaction).
-    state = locked(status) or read(migration_state_with_durations, connection, lock_timeout=False)
-    checksums = locked(status, state) or read(checksum_mismatches, connection)
-    # detect_drift reads in its own read-only snapshot with its own lock timeout.
-    drift = locked(status, state) or read(detect_drift, connection, lock_timeout=False)
-    reported_at_head = status.value.get("at_head") if isinstance(status.value, dict) else None
+    def overview(connection):
+        return migrations_overview(connection, history.value, recorded.value or {})
+
+    checksums = (
+        locked(history, recorded)
+        or (recorded if recorded.error else None)
+        or read(changed_checksums, connection, lock_timeout=False)
+    )
+    # detect_drift reads in its own read-only snapshot with its own lock timeout; the plan's SQL
+    # is rendered outside a transaction (operations that run outside one refuse to inside it).
+    drift = locked(history) or read(detect_drift, connection, lock_timeout=False)
+    state = history if history.error else read(overview, connection, lock_timeout=False)
     context = {
         **site.each_context(request),
         "title": "Migrations",
         "target": describe_target(connection.settings_dict),
         "state": state.value,
         "state_error": state.error,
-        "status": status,
-        "reported_at_head": reported_at_head,
+        "durations": recorded,
         "lock": read(lock_holder, connection, lock_timeout=False),
         "checksums": checksums,
         "drift": drift,

@@ -6,7 +6,7 @@ derived from (``ledgerflow/roles/services.py``, proven in ``tests/roles/test_ser
 Each entry is ``(id, sql, params)``; ``%s`` placeholders stand for sqlx's ``$n`` binds.
 """
 
-from ledgerflow.health.schema_version import SCHEMA_VERSION_SQL
+from ledgerflow.migrating.history import SCHEMA_VERSION_SQL
 
 ORDER_COLUMNS = (
     "id, order_id, account_id, broker_id, amount, token_address, status, created_at, "

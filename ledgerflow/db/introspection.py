@@ -16,9 +16,9 @@ appear in a snapshot only when they are set, so the stored expectations name non
 
 import dataclasses
 
+from ledgerflow.db.tables import PROJECT_TABLES
 from ledgerflow.sql import quote_ident, quote_literal
 
-LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
 LEDGERFLOW_ENUMS = ("order_status",)
 LEDGERFLOW_FUNCTIONS = ("update_updated_at_column",)
 # How a snapshot names the grantee that stands for every role.
@@ -192,7 +192,7 @@ def _normalise_body(body):
     return " ".join(body.split())
 
 
-def schema_snapshot(cursor, tables=LEDGERFLOW_TABLES):
+def schema_snapshot(cursor, tables=PROJECT_TABLES):
     """Every LedgerFlow object in the cursor's database, as plain, comparable data."""
     params = {
         "tables": list(tables),

@@ -17,11 +17,14 @@ from health_check.exceptions import ServiceUnavailable
 from ledgerflow.db.urls import describe_target
 from ledgerflow.health import cache
 from ledgerflow.health.masking import mask_secrets
-from ledgerflow.health.migration_state import LOCK_TIMEOUT, migration_state
 from ledgerflow.migrating.checksums import checksum_mismatches
+from ledgerflow.migrating.history import migration_history
 from ledgerflow.schema.drift import detect_drift
 
 LOCK_NOT_AVAILABLE = "55P03"
+# A migration that alters django_migrations holds an exclusive lock on it: a probe gives up after
+# this long (LockNotAvailable) instead of queueing behind it, holding a connection of the database.
+LOCK_TIMEOUT = "1s"
 
 
 class CheckFailed(ServiceUnavailable):
@@ -103,16 +106,17 @@ _request = threading.local()
 def start_request():
     """Begin a readiness request on this (worker) thread: its checks share one reading of
     ``django_migrations``."""
-    _request.migration_states = {}
+    _request.histories = {}
 
 
-def request_migration_state(connection):
-    states = getattr(_request, "migration_states", None)
-    if states is None:  # outside a readiness request: read afresh
-        return migration_state(connection)
-    if connection.alias not in states:
-        states[connection.alias] = migration_state(connection)
-    return states[connection.alias]
+def request_history(connection):
+    """The ``MigrationHistory`` of ``connection``'s database, read once per readiness request."""
+    histories = getattr(_request, "histories", None)
+    if histories is None:  # outside a readiness request: read afresh
+        return behind_lock_timeout(migration_history, connection)
+    if connection.alias not in histories:
+        histories[connection.alias] = behind_lock_timeout(migration_history, connection)
+    return histories[connection.alias]
 
 
 @dataclasses.dataclass
@@ -122,16 +126,16 @@ class MigrationsApplied(LedgerflowCheck):
     name = "migrations_applied"
 
     def probe(self):
-        state = request_migration_state(self.connection)
-        if not state.recorder_exists:
+        history = request_history(self.connection)
+        if not history.recorder_exists:
             raise CheckFailed(
                 "no migration is applied: django_migrations does not exist (run manage.py migrate)"
             )
-        if state.pending:
+        if history.pending:
             raise CheckFailed(
-                f"{_plural(len(state.pending), 'migration')} of this code not applied "
+                f"{_plural(len(history.pending), 'migration')} of this code not applied "
                 "(the database is behind; run manage.py migrate)",
-                [f"{app}.{name}" for app, name in state.pending],
+                [f"{app}.{name}" for app, name in history.pending],
             )
         self.reason = "every migration of this code is applied"
 
@@ -143,12 +147,12 @@ class NoUnknownMigrations(LedgerflowCheck):
     name = "no_unknown_migrations"
 
     def probe(self):
-        state = request_migration_state(self.connection)
-        if state.unknown:
+        history = request_history(self.connection)
+        if history.unknown:
             raise CheckFailed(
-                f"{_plural(len(state.unknown), 'applied migration')} unknown to this code "
+                f"{_plural(len(history.unknown), 'applied migration')} unknown to this code "
                 "(the database is ahead; deploy the release that has them)",
-                [f"{app}.{name}" for app, name in state.unknown],
+                [f"{app}.{name}" for app, name in history.unknown],
             )
         self.reason = "no applied migration is unknown to this code"
 

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ledgerflow.db.introspection import LEDGERFLOW_TABLES
+from ledgerflow.db.tables import PROJECT_TABLES
 from ledgerflow.health.checks import (
     LOCK_NOT_AVAILABLE,
     behind_lock_timeout,
@@ -22,8 +22,8 @@ from ledgerflow.health.checks import (
     cached_drift,
 )
 from ledgerflow.health.masking import mask_secrets
-from ledgerflow.health.migration_state import migration_state
-from ledgerflow.migrating.status import migration_status
+from ledgerflow.migrating.history import migration_history
+from ledgerflow.migrating.status import last_run
 
 logger = logging.getLogger("ledgerflow.health")
 
@@ -42,10 +42,9 @@ def _gauge(name, documentation, value=None, labels=None):
     return family
 
 
-def last_run_figures(status):
-    """``(duration_seconds, lock_wait_seconds)`` of the last migrate run in ``migration_status()``'s
-    answer (``last_run.duration_ms`` and ``lock_wait_ms``); ``None`` for what is not known."""
-    run = status.get("last_run") if isinstance(status, dict) else None
+def last_run_figures(run):
+    """``(duration_seconds, lock_wait_seconds)`` of the last migrate run as ``last_run()``
+    answers it (``duration_ms`` and ``lock_wait_ms``); ``None`` for what is not known."""
     if not run:
         return None, None
 
@@ -78,43 +77,37 @@ class SchemaCollector(Collector):
 
     def _database_metrics(self, connection):
         try:
-            state = migration_state(connection)
+            history = behind_lock_timeout(migration_history, connection)
         except DatabaseError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
-            state = None  # a migration holds django_migrations: up, but not countable now
+            history = None  # a migration holds django_migrations: up, but not countable now
         yield _gauge(
             "ledgerflow_schema_migrations_locked",
             "1 when django_migrations was locked (a migrate run holds it) during the scrape",
-            int(state is None),
+            int(history is None),
         )
-        if state is not None:
+        if history is not None:
             yield _gauge(
                 "ledgerflow_schema_pending_migrations",
                 "Migrations of this code not applied to the database",
-                len(state.pending),
+                len(history.pending),
             )
             yield _gauge(
                 "ledgerflow_schema_unknown_migrations",
                 "Migrations applied to the database that this code does not know (database ahead)",
-                len(state.unknown),
+                len(history.unknown),
             )
-        drift, drift_ok = self._feature("drift", lambda: cached_drift(self.alias)[0])
-        mismatches, checksums_ok = self._feature(
-            "checksums", lambda: cached_checksum_mismatches(self.alias)[0]
-        )
-        at_head = (
-            state is not None
-            and state.at_head
-            and drift_ok
-            and checksums_ok
-            and not drift
-            and not mismatches
-        )
+        # "At head" as migration_status and the console say it: migrations only (0 while they
+        # cannot be read). Drift and checksum mismatches have their own gauges below.
         yield _gauge(
             "ledgerflow_schema_at_head",
-            "1 when no migration is pending or unknown and there is no drift or checksum mismatch",
-            int(at_head),
+            "1 when every migration of this code is applied and none unknown to it",
+            int(history is not None and history.at_head),
+        )
+        drift, _ = self._feature("drift", lambda: cached_drift(self.alias)[0])
+        mismatches, _ = self._feature(
+            "checksums", lambda: cached_checksum_mismatches(self.alias)[0]
         )
         # A lone migration_state difference says drift could not be checked (no expected schema
         # for this migration state): that is no count of differing objects, so leave it out.
@@ -130,12 +123,9 @@ class SchemaCollector(Collector):
                 "Applied migrations whose file changed since they were applied",
                 len(mismatches),
             )
-        status, _ = self._feature(
-            "migration_status",
-            lambda: behind_lock_timeout(migration_status, connection),
-        )
-        if status is not None:
-            duration, lock_wait = last_run_figures(status)
+        run, _ = self._feature("last_run", lambda: last_run(connection))
+        if run is not None:
+            duration, lock_wait = last_run_figures(run)
             if duration is not None:
                 yield _gauge(
                     "ledgerflow_migrate_last_duration_seconds",
@@ -154,7 +144,7 @@ class SchemaCollector(Collector):
             labels=["table"],
         )
         with connection.cursor() as cursor:
-            cursor.execute(_ROW_ESTIMATES, [list(LEDGERFLOW_TABLES)])
+            cursor.execute(_ROW_ESTIMATES, [list(PROJECT_TABLES)])
             for table, estimate in sorted(cursor.fetchall()):
                 if estimate >= 0:  # -1: never vacuumed or analysed, so unknown
                     rows.add_metric([table], estimate)

@@ -20,6 +20,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
 from ledgerflow.migrating import ledger
+from ledgerflow.migrating.history import code_loader
 from ledgerflow.sql import normalise
 
 # Bump when the canonical form below changes, so recorded rows are re-baselined, not refused.
@@ -160,16 +161,17 @@ def is_verified_app(app_label):
     return "site-packages" not in path.parts and "dist-packages" not in path.parts
 
 
-def checksum_mismatches(connection, loader=None):
+def checksum_mismatches(connection, loader=None, recorded=None):
     """Each applied migration whose recorded checksum differs from the code's now, as dicts with
     ``app``, ``name``, ``recorded`` and ``current``; sorted. Empty when everything matches or
     nothing is recorded yet. Migrations recorded but gone from the code are not mismatches (the
     status report lists them as unknown). Only this project's apps are verified
-    (``is_verified_app``); installed packages' migrations are recorded for the audit only."""
-    recorded = ledger.recorded_checksums(connection)
+    (``is_verified_app``); installed packages' migrations are recorded for the audit only.
+    ``recorded`` is ``ledger.recorded_checksums(connection)`` when the caller read it already."""
+    recorded = ledger.recorded_checksums(connection) if recorded is None else recorded
     if not recorded:
         return []
-    loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
+    loader = loader or code_loader()
     mismatches = []
     for key, row in sorted(recorded.items()):
         migration = loader.disk_migrations.get(key)

@@ -1,9 +1,8 @@
-"""The migration status report: applied and pending per app, checksums, head, the last run."""
-
-from django.db.migrations.loader import MigrationLoader
-from django.db.migrations.recorder import MigrationRecorder
+"""The migration status report: applied and pending per app, checksums, head, the last run,
+and the deploy gate's verdict."""
 
 from ledgerflow.migrating import checksums, ledger, lock
+from ledgerflow.migrating.history import migration_history
 
 
 def _iso(value):
@@ -14,7 +13,7 @@ def _round(value):
     return round(value, 1) if value is not None else None
 
 
-def migration_status(connection):
+def migration_status(connection, history=None):
     """A JSON-serialisable report of ``connection``'s database against the code::
 
         {"at_head": bool, "apps": {app: {"applied": [...], "pending": [...]}},
@@ -24,65 +23,78 @@ def migration_status(connection):
     Applied entries carry ``applied_at``, ``applied_by``, ``duration_ms``, ``lock_wait_ms`` and
     ``checksum`` (``ok``, ``changed``, ``unrecorded`` until the next migrate baselines it, or
     ``unverified`` for installed packages' migrations, which change with package upgrades).
-    ``at_head`` is true when nothing is pending, nothing is unknown and no checksum changed."""
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
-    recorder = MigrationRecorder(connection)
-    applied_rows = {}
-    if recorder.has_table():
-        for record in recorder.migration_qs.order_by("applied", "id"):
-            applied_rows[(record.app, record.name)] = record.applied
+    ``at_head`` is the history's: every migration applied and none unknown (checksums and drift
+    are reported apart; ``gate_failures`` weighs them all). ``history`` is a ``MigrationHistory``
+    already read from this database, if any."""
+    history = history or migration_history(connection)
     recorded = ledger.recorded_checksums(connection)
     mismatches = {
-        (m["app"], m["name"]): m for m in checksums.checksum_mismatches(connection, loader)
+        (m["app"], m["name"]): m
+        for m in checksums.checksum_mismatches(connection, history.loader, recorded=recorded)
     }
 
     apps = {}
-    for app_label in sorted(loader.migrated_apps):
-        apps[app_label] = {"applied": [], "pending": []}
-    leaves = loader.graph.leaf_nodes()
-    for leaf in leaves:
-        for key in loader.graph.forwards_plan(leaf):
-            if key[0] != leaf[0] or key not in loader.graph.nodes:
-                continue
-            entry = apps.setdefault(key[0], {"applied": [], "pending": []})
-            if key in applied_rows:
-                row = recorded.get(key)
-                if row is None:
-                    state = "unrecorded"
-                elif not checksums.is_verified_app(key[0]):
-                    state = "unverified"  # an installed package's migration: audit only
-                else:
-                    state = "changed" if key in mismatches else "ok"
-                entry["applied"].append(
-                    {
-                        "name": key[1],
-                        "applied_at": _iso(applied_rows[key]),
-                        "applied_by": row["applied_by"] if row else None,
-                        "duration_ms": _round(row["duration_ms"]) if row else None,
-                        "lock_wait_ms": _round(row["lock_wait_ms"]) if row else None,
-                        "baselined": row["baselined"] if row else None,
-                        "checksum": state,
-                    }
-                )
-            else:
+    for app_label in sorted(history.loader.migrated_apps):
+        entry = apps[app_label] = {"applied": [], "pending": []}
+        for key in history.migrations_of(app_label):
+            if not history.is_applied(key):
                 entry["pending"].append({"name": key[1]})
+                continue
+            row = recorded.get(key)
+            if row is None:
+                state = "unrecorded"
+            elif not checksums.is_verified_app(key[0]):
+                state = "unverified"  # an installed package's migration: audit only
+            else:
+                state = "changed" if key in mismatches else "ok"
+            entry["applied"].append(
+                {
+                    "name": key[1],
+                    "applied_at": _iso(history.applied_at.get(key)),
+                    "applied_by": row["applied_by"] if row else None,
+                    "duration_ms": _round(row["duration_ms"]) if row else None,
+                    "lock_wait_ms": _round(row["lock_wait_ms"]) if row else None,
+                    "baselined": row["baselined"] if row else None,
+                    "checksum": state,
+                }
+            )
     unknown = [
-        {"app": app, "name": name, "applied_at": _iso(applied)}
-        for (app, name), applied in sorted(applied_rows.items())
-        if (app, name) not in loader.disk_migrations and app in loader.migrated_apps
+        {"app": app, "name": name, "applied_at": _iso(history.applied_at[(app, name)])}
+        for app, name in history.unknown
     ]
-    pending = sum(len(entry["pending"]) for entry in apps.values())
     run, holder = ledger.last_run(connection), lock.lock_holder(connection)
     if run and run["outcome"] == "running" and holder is None:
         # A run holds the lock until its session ends: "running" with no holder died mid-way.
         run["outcome"] = "interrupted"
     return {
         "database": connection.settings_dict.get("NAME"),
-        "at_head": not pending and not unknown and not mismatches,
-        "pending_count": pending,
+        "at_head": history.at_head,
+        "pending_count": len(history.pending),
         "apps": apps,
         "unknown_applied": unknown,
         "checksum_mismatches": list(mismatches.values()),
         "last_run": run,
         "lock_holder": holder,
     }
+
+
+def _plural(count, word):
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def gate_failures(status, drift):
+    """Why a deploy must not go on, one phrase per finding (empty when it may): migrations
+    pending or unknown, applied migrations edited since, and ``drift`` (the differences
+    ``ledgerflow.schema.drift.detect_drift`` found, as strings)."""
+    failures = []
+    if status["pending_count"]:
+        failures.append(_plural(status["pending_count"], "pending migration"))
+    if status["unknown_applied"]:
+        count = len(status["unknown_applied"])
+        failures.append(f"{_plural(count, 'applied migration')} unknown to this code")
+    if status["checksum_mismatches"]:
+        count = len(status["checksum_mismatches"])
+        failures.append(f"{count} checksum mismatch{'' if count == 1 else 'es'}")
+    if drift:
+        failures.append(f"drift: {_plural(len(drift), 'schema difference')}")
+    return failures

@@ -24,9 +24,9 @@ from django.conf import settings
 from django.db import connections
 
 from ledgerflow.db.urls import describe_target
+from ledgerflow.migrating.history import read_history
 from ledgerflow.recovery import RecoveryError, pgtools
 from ledgerflow.recovery.state import (
-    applied_migrations,
     partitioned_tables,
     row_counts,
     server_version_num,
@@ -247,7 +247,7 @@ def take_backup(
             wanted = user_tables(cursor)
         partitioned = [name for name in partitioned_tables(cursor) if name in wanted]
         counts = row_counts(cursor, wanted)
-        migrations = applied_migrations(cursor)
+        migrations = list(read_history(cursor).applied_keys)
         cursor.execute("SELECT current_setting('server_version')")
         server_version = cursor.fetchone()[0]
 

@@ -15,6 +15,7 @@ import psycopg
 
 from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating import lock
+from ledgerflow.migrating.history import read_history
 from ledgerflow.recovery import RecoveryError, lock_timeout_ms, pgtools
 from ledgerflow.recovery.backup import (
     data_tables,
@@ -23,7 +24,6 @@ from ledgerflow.recovery.backup import (
     verify_archive_readable,
 )
 from ledgerflow.recovery.state import (
-    applied_migrations,
     has_rows,
     row_counts,
     server_version_num,
@@ -75,7 +75,7 @@ def restore_archive(
         version_num = server_version_num(cursor)
         existing_tables = user_tables(cursor)
         existing_types = user_types(cursor)
-        current_state = applied_migrations(cursor)
+        current_state = list(read_history(cursor).applied_keys)
     major, restore_version = pgtools.client_version("pg_restore", version_num)
     pgtools.check_versions_match("pg_restore", major, restore_version, version_num, target)
     verify_archive_readable(archive_path, settings_dict, data_tables(manifest))
@@ -234,7 +234,7 @@ def _verify(cursor, manifest, target):
     if missing:
         raise RecoveryError(f"{', '.join(missing)} are missing after the archive's SQL ran")
     counts = row_counts(cursor, manifest["tables"])
-    state = applied_migrations(cursor)
+    state = list(read_history(cursor).applied_keys)
     wrong = {
         name: (expected, counts[name])
         for name, expected in manifest["tables"].items()

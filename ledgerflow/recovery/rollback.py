@@ -13,11 +13,12 @@ from django.db import DatabaseError, OperationalError, transaction
 
 from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating.executor import SafeMigrationExecutor
+from ledgerflow.migrating.history import read_history
 from ledgerflow.migrating.session import migration_session
 from ledgerflow.recovery import RecoveryError, lock_timeout_ms
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.planning import assess, build_plan, render
-from ledgerflow.recovery.state import applied_migrations, table_exists
+from ledgerflow.recovery.state import table_exists
 from ledgerflow.sql import quote_qualified
 
 
@@ -66,7 +67,7 @@ def _failure(connection, plan, atomic, exc, backup):
     else:
         try:
             with connection.cursor() as cursor:
-                remaining = set(applied_migrations(cursor))
+                remaining = set(read_history(cursor).applied_keys)
         except DatabaseError:
             remaining = None
         if remaining is None:
@@ -165,7 +166,7 @@ def rollback(
             except DatabaseError as exc:
                 raise RecoveryError(_failure(connection, plan, atomic, exc, backup)) from None
             with connection.cursor() as cursor:
-                remaining = set(applied_migrations(cursor))
+                remaining = set(read_history(cursor).applied_keys)
             still = [m for m in plan.migrations if (m.app_label, m.name) in remaining]
             if still:
                 raise RecoveryError(

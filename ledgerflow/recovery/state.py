@@ -1,19 +1,11 @@
-"""Facts read from the live database: applied migrations, tables and their row counts.
+"""Facts read from the live database: tables, types and their row counts.
 
 Functions take a DB-API cursor (Django's or psycopg's), so the same code reads the current
-database, a snapshot shared with ``pg_dump`` and a restore target.
+database, a snapshot shared with ``pg_dump`` and a restore target. Applied migrations are read by
+``ledgerflow.migrating.history``.
 """
 
 from ledgerflow.sql import quote_qualified
-
-
-def applied_migrations(cursor):
-    """``[(app, name), ...]`` in the order they were applied (oldest first); [] before any."""
-    cursor.execute("SELECT to_regclass('django_migrations') IS NOT NULL")
-    if not cursor.fetchone()[0]:
-        return []
-    cursor.execute("SELECT app, name FROM django_migrations ORDER BY applied, id")
-    return [(app, name) for app, name in cursor.fetchall()]
 
 
 def user_tables(cursor):

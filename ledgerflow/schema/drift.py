@@ -17,9 +17,10 @@ from ledgerflow.db.introspection import (
     schema_snapshot,
     sequence_positions,
 )
+from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.migrating.history import read_history
 from ledgerflow.roles.services import table_grants
 from ledgerflow.schema import expected
-from ledgerflow.schema.states import applied_state, unknown_migrations
 
 # A running migration holds ACCESS EXCLUSIVE locks; a drift check (a readiness probe, say) must
 # fail fast behind one instead of queueing every later reader of those tables behind itself.
@@ -41,10 +42,10 @@ def detect_drift(connection, notes=None):
     holding exactly them is no note.
     """
     with read_only_snapshot(connection) as cursor:
-        state = applied_state(cursor)
-        wanted = expected.stored().snapshot_for(state)
+        history = read_history(cursor)
+        wanted = expected.stored().snapshot_for(history.state_key)
         if wanted is None:
-            return [_no_expectation(cursor, state)]
+            return [_no_expectation(cursor, history)]
         actual = schema_snapshot(cursor)
         behind, unread = sequence_positions(cursor, actual)
     if notes is not None:
@@ -69,13 +70,13 @@ def compare_databases(connection, other_params, notes=None):
     connection arguments) reach: their shapes only (sequence positions are each database's own
     data). ``notes`` as in ``detect_drift``, for grants to other roles."""
     with read_only_snapshot(connection) as cursor:
-        reference_state = applied_state(cursor)
+        reference_state = read_history(cursor).state_key
         reference = schema_snapshot(cursor)
     with (
         psycopg.connect(**other_params, autocommit=True) as other,
         read_only_snapshot(other) as cursor,
     ):
-        other_state = applied_state(cursor)
+        other_state = read_history(cursor).state_key
         actual = schema_snapshot(cursor)
     differences = []
     if reference_state != other_state:
@@ -122,10 +123,11 @@ def read_only_snapshot(connection):
         yield cursor
 
 
-def _no_expectation(cursor, state):
+def _no_expectation(cursor, history):
     cursor.execute("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
     has_sqlx_history = cursor.fetchone()[0]
-    unknown = unknown_migrations(state)
+    state = history.state_key
+    unknown = [f"{app}.{name}" for app, name in history.unknown if app in PROJECT_APPS]
     if not state and has_sqlx_history:
         reason = (
             "no migrations of this project are recorded and _sqlx_migrations exists: the "

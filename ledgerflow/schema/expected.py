@@ -13,16 +13,10 @@ from functools import cache
 from pathlib import Path
 
 from ledgerflow.db.introspection import schema_snapshot
+from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.migrating.history import code_loader, state_key
 from ledgerflow.schema.scratch import migrate_to_state, scratch_connection
-from ledgerflow.schema.states import (
-    SCHEMA_APPS,
-    adopted_state,
-    baseline_state,
-    head_state,
-    load_graph,
-    nodes_of,
-    state_of,
-)
+from ledgerflow.schema.states import adopted_state, baseline_state, head_state, nodes_of
 
 EXPECTED_STATES_PATH = Path(__file__).with_name("expected_states.json")
 ABOUT = (
@@ -78,7 +72,7 @@ def fingerprint(snapshot):
 
 def states_to_generate(previous, graph=None):
     """Roles for every state the regenerated file must hold."""
-    graph = graph or load_graph()
+    graph = graph or code_loader().graph
     on_disk = set(graph.nodes)
     roles = {}
     for state in previous.states():
@@ -88,7 +82,7 @@ def states_to_generate(previous, graph=None):
         ("baseline", baseline_state()),
         (
             "adopted",
-            state_of(node for node in nodes_of(adopted_state(graph)) if node[0] in SCHEMA_APPS),
+            state_key(node for node in nodes_of(adopted_state(graph)) if node[0] in PROJECT_APPS),
         ),
         ("head", head_state(graph)),
     ):

@@ -11,8 +11,10 @@ import psycopg
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
+from ledgerflow.db.tables import PROJECT_APPS
 from ledgerflow.db.urls import psycopg_params
-from ledgerflow.schema.states import SCHEMA_APPS, applied_state, nodes_of
+from ledgerflow.migrating.history import read_history
+from ledgerflow.schema.states import nodes_of
 
 
 class ScratchDatabaseError(Exception):
@@ -51,14 +53,14 @@ def migrate_to_state(connection, state):
     executor = MigrationExecutor(connection)
     graph = executor.loader.graph
     targets = []
-    for app in SCHEMA_APPS:
+    for app in PROJECT_APPS:
         nodes = [node for node in nodes_of(state) if node[0] == app]
         if nodes:
             targets.append(max(nodes, key=lambda node: len(graph.forwards_plan(node))))
     plan = executor.migration_plan(targets)
     executor.migrate(targets, plan=plan)
     with connection.cursor() as cursor:
-        reached = applied_state(cursor)
+        reached = read_history(cursor).state_key
     if reached != tuple(state):
         raise ScratchDatabaseError(
             f"migrating to {list(state)} applied {list(reached)}: the state is not reachable "

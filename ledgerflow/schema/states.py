@@ -1,14 +1,12 @@
-"""Migration states: which of this project's migrations a database has recorded as applied.
+"""The named migration states whose expected schema is stored: the sqlx baseline, the state right
+after a takeover, and head.
 
-A state is a sorted tuple of ``"app.name"`` strings over ``SCHEMA_APPS``. Reading it never
-creates anything: a database without ``django_migrations`` is in the empty state.
+A state is a state key (``ledgerflow.migrating.history.state_key``): the sorted ``"app.name"`` of
+applied migrations of ``PROJECT_APPS``.
 """
 
-from django.db.migrations.loader import MigrationLoader
-
-# The apps whose migrations build objects of the LedgerFlow schema or this project's bookkeeping.
-# Django's own apps are left out: they never touch the LedgerFlow objects.
-SCHEMA_APPS = ("ledgerflow", "accounts", "users", "orders", "indexer")
+from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.migrating.history import code_loader, state_key
 
 # The migrations that build what sqlx migration 20250709000001 ("initial schema") built.
 SQLX_VERSION = 20250709000001
@@ -24,47 +22,24 @@ SQLX_BASELINE = (
 TAKEOVER_MODEL = ("ledgerflow", "schematakeover")
 
 
-def state_of(nodes):
-    """The canonical form of a set of ``(app, name)`` nodes or ``"app.name"`` strings."""
-    return tuple(
-        sorted(node if isinstance(node, str) else f"{node[0]}.{node[1]}" for node in nodes)
-    )
-
-
 def nodes_of(state):
     return [tuple(item.split(".", 1)) for item in state]
 
 
-def applied_state(cursor):
-    """The state recorded in the cursor's database; reads only."""
-    cursor.execute("SELECT to_regclass('django_migrations') IS NOT NULL")
-    if not cursor.fetchone()[0]:
-        return ()
-    cursor.execute(
-        "SELECT app, name FROM django_migrations WHERE app = ANY(%s)", [list(SCHEMA_APPS)]
-    )
-    return state_of(cursor.fetchall())
-
-
-def load_graph():
-    """The migration graph as on disk, without touching any database."""
-    return MigrationLoader(None, ignore_no_migrations=True).graph
-
-
 def head_state(graph=None):
-    """Every migration of ``SCHEMA_APPS`` on disk: a fully migrated database's state."""
-    graph = graph or load_graph()
-    return state_of(node for node in graph.nodes if node[0] in SCHEMA_APPS)
+    """Every migration of ``PROJECT_APPS`` on disk: a fully migrated database's state."""
+    graph = graph or code_loader().graph
+    return state_key(node for node in graph.nodes if node[0] in PROJECT_APPS)
 
 
 def baseline_state():
-    return state_of(SQLX_BASELINE)
+    return state_key(SQLX_BASELINE)
 
 
 def takeover_migration(graph=None):
     """The migration that creates the takeover record's table (found by content, so renumbering
     the ``ledgerflow`` app's migrations needs no change here)."""
-    graph = graph or load_graph()
+    graph = graph or code_loader().graph
     app_label, model_name = TAKEOVER_MODEL
     for node in sorted(graph.nodes):
         if node[0] != app_label:
@@ -80,11 +55,5 @@ def takeover_migration(graph=None):
 
 def adopted_state(graph=None):
     """The state right after ``adopt_sqlx``: the baseline plus what the takeover record needs."""
-    graph = graph or load_graph()
-    return state_of({*SQLX_BASELINE, *graph.forwards_plan(takeover_migration(graph))})
-
-
-def unknown_migrations(state, graph=None):
-    """Migrations recorded in ``state`` that are not on disk (the database is ahead of the code)."""
-    graph = graph or load_graph()
-    return [item for item in state if tuple(item.split(".", 1)) not in graph.nodes]
+    graph = graph or code_loader().graph
+    return state_key({*SQLX_BASELINE, *graph.forwards_plan(takeover_migration(graph))})

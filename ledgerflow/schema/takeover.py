@@ -21,13 +21,12 @@ from django.db.migrations.recorder import MigrationRecorder
 
 from ledgerflow.db.introspection import compare_snapshots, schema_snapshot
 from ledgerflow.migrating import checksums, ledger
+from ledgerflow.migrating.history import code_loader, read_history
 from ledgerflow.schema import expected
 from ledgerflow.schema.states import (
     SQLX_BASELINE,
     SQLX_VERSION,
-    applied_state,
     baseline_state,
-    load_graph,
     takeover_migration,
 )
 
@@ -129,7 +128,7 @@ def _refuse_foreign_django_migrations(cursor):
 def _tables_in_the_way(cursor):
     """Tables the takeover's bookkeeping migrations would create that exist already: creating
     them would fail inside the takeover's transaction, after a dry run had said all is well."""
-    graph = load_graph()
+    graph = code_loader().graph
     created = [
         operation.options.get("db_table") or f"{node[0]}_{operation.name_lower}"
         for node in graph.forwards_plan(takeover_migration(graph))
@@ -150,7 +149,7 @@ def inspect(connection):
     with connection.cursor() as cursor:
         sqlx = read_sqlx_history(cursor)
         _refuse_foreign_django_migrations(cursor)
-        state = applied_state(cursor)
+        state = read_history(cursor).state_key
         if set(baseline_state()) <= set(state):
             existing = ledger.takeover(connection)
             if existing is not None:
@@ -250,7 +249,7 @@ def adopt(connection, applied_fixes=()):
         for app_label, name in SQLX_BASELINE:
             record_applied(connection, app_label, name)
 
-        graph = load_graph()
+        graph = code_loader().graph
         target = takeover_migration(graph)
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan([target])

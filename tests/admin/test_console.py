@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ledgerflow.console import views
-from ledgerflow.console.migration_state import durations_from_status, migration_state
 from ledgerflow.console.views import LOCKED
 from ledgerflow.migrating import checksums
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
@@ -60,10 +60,27 @@ def test_building_the_plan_changes_nothing(staff_client):
         assert cursor.fetchone()[0] == 1
 
 
-def test_a_recorded_migration_without_a_file_is_reported(db):
+def test_a_recorded_migration_without_a_file_is_reported_and_not_at_head(staff_client):
     MigrationRecorder.Migration.objects.create(app="orders", name="0099_gone")
-    state = migration_state(connection)
+    response = console(staff_client)
+    state = response.context["state"]
     assert state.unknown_applied == [("orders", "0099_gone")]
+    assert state.at_head is False
+    assert "1 applied migration unknown to this code" in cell(response.content.decode(), "at-head")
+
+
+def test_each_source_is_read_once_per_request(staff_client):
+    with CaptureQueriesContext(connection) as queries:
+        console(staff_client)
+    statements = [query["sql"] for query in queries.captured_queries]
+
+    def count(fragment):
+        return sum(fragment in sql for sql in statements)
+
+    # The history, and drift's own reading inside the snapshot it compares with the catalog.
+    assert count("FROM django_migrations") == 2
+    assert count(f"FROM {checksums.CHECKSUM_TABLE}") == 1
+    assert count("pg_locks") == 1
 
 
 def cell(content, element):
@@ -121,16 +138,14 @@ def test_durations_and_lock_waits_are_the_ones_migrate_recorded(staff_client):
     assert "5.6 ms" in row
 
 
-def test_migrations_without_recorded_figures_show_not_recorded():
-    status = {
-        "apps": {
-            "orders": {
-                "applied": [{"name": ORDERS_0001[1], "duration_ms": None, "lock_wait_ms": None}]
-            },
-            "users": {"applied": [{"name": "0001_x", "duration_ms": 2.0, "lock_wait_ms": 0.0}]},
-        }
-    }
-    assert durations_from_status(status) == {("users", "0001_x"): (2.0, 0.0)}
+def test_migrations_without_recorded_figures_show_not_recorded(staff_client):
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {checksums.CHECKSUM_TABLE} WHERE app = %s", [ORDERS_0001[0]])
+    response = console(staff_client)
+    orders = next(app for app in response.context["state"].apps if app.app_label == "orders")
+    assert (orders.migrations[0].duration_ms, orders.migrations[0].lock_wait_ms) == (None, None)
+    row = response.content.decode().split(f"<td>{ORDERS_0001[1]}</td>", 1)[1].split("</tr>")[0]
+    assert row.count("not recorded") == 2
 
 
 @pytest.mark.django_db(transaction=True)

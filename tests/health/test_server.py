@@ -7,8 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from ledgerflow.health.migration_state import code_migrations
-from ledgerflow.health.schema_version import SCHEMA_VERSION_SQL, code_version
+from ledgerflow.migrating.history import SCHEMA_VERSION_SQL, code_loader, code_schema_version
 from tests.support.databases import (
     REPO_ROOT,
     connect,
@@ -53,7 +52,7 @@ def table_count(dbname):
 
 
 def test_readiness_follows_the_migration_state_of_a_real_server():
-    total = len(code_migrations().nodes)
+    total = len(code_loader().graph.nodes)
     with scratch_database("lf_health") as dbname:
         url = with_password(database_url(dbname))
         env = {"HEALTH_CACHE_SECONDS": "0", "DATABASE_POOL": "true"}
@@ -90,7 +89,7 @@ def test_readiness_follows_the_migration_state_of_a_real_server():
             status, body = ready()
             assert status == 503
             pending = failures(body)["migrations_applied"]
-            ledgerflow_migrations = [n for n in code_migrations().nodes if n[0] == "ledgerflow"]
+            ledgerflow_migrations = [n for n in code_loader().graph.nodes if n[0] == "ledgerflow"]
             assert len(pending["details"]) == total - len(ledgerflow_migrations)
             assert "ledgerflow.0001_install_update_updated_at_column" not in pending["details"]
 
@@ -100,9 +99,9 @@ def test_readiness_follows_the_migration_state_of_a_real_server():
             assert (status, body["status"]) == (200, "ok")
             assert scrape(server)[0]["ledgerflow_schema_at_head"] == 1
             with connect(dbname) as conn:
-                assert conn.execute(SCHEMA_VERSION_SQL).fetchone()[0] == code_version()
+                assert conn.execute(SCHEMA_VERSION_SQL).fetchone()[0] == code_schema_version()
             accepted = manage("schema_version", "--check", database_url_value=url)
-            assert accepted.stdout.strip() == code_version()
+            assert accepted.stdout.strip() == code_schema_version()
 
             # Rolled back one app: behind again, naming the migration.
             manage("rollback", "orders", "zero", database_url_value=url)

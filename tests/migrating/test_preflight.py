@@ -1,6 +1,10 @@
 """``preflight`` end to end: it catches hazards, prints the SQL, and changes nothing."""
 
+import io
 import json
+
+from django.core.management import call_command
+from django.db import connection
 
 from tests.migrating.support import MigrationsCopy, applied, query, run_manage
 from tests.support.databases import scratch_database
@@ -102,3 +106,19 @@ def test_preflight_reports_conflicting_leaves_and_a_stale_max_migration(tmp_path
             "[history] app orders has conflicting leaf migrations 0002_from_branch_a, "
             "0002_from_branch_b" in result.stderr
         )
+
+
+def test_preflight_reports_drift_that_already_exists_without_failing(db):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX idx_orders_status")
+        cursor.execute("ALTER TABLE orders DISABLE TRIGGER update_orders_updated_at")
+    human, machine = io.StringIO(), io.StringIO()
+
+    call_command("preflight", "--no-sql", stdout=human, stderr=human)
+    call_command("preflight", "--no-sql", "--json", stdout=machine)
+
+    assert "drift already present before this deploy: index idx_orders_status" in human.getvalue()
+    assert "Pre-flight checks passed." in human.getvalue()
+    drift = json.loads(machine.getvalue())["drift"]
+    assert len(drift) == 2
+    assert "update_orders_updated_at" in drift[1]

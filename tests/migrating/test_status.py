@@ -1,12 +1,17 @@
 """``migration_status`` and ``lock_holder`` on the test database."""
 
+import io
 import json
 
+from django.core.management import call_command
 from django.db import connection
 
+from ledgerflow.migrating import checksums
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY, lock_holder
-from ledgerflow.migrating.status import migration_status
+from ledgerflow.migrating.status import gate_failures, migration_status
 from tests.support.databases import connect
+
+ORDERS_0001 = ("orders", "0001_create_order_status_and_orders")
 
 
 def test_status_of_a_migrated_database_is_at_head_and_json_serialisable(db):
@@ -63,3 +68,78 @@ def test_a_run_left_running_without_the_lock_is_reported_interrupted(db):
 
     assert status["last_run"]["run_by"] == "pod-3"
     assert status["last_run"]["outcome"] == "interrupted"
+
+
+def _gate(*args):
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("migration_status", "--exit-code", *args, stdout=out, stderr=err)
+    except SystemExit as exit_:
+        return exit_.code, out.getvalue() + err.getvalue()
+    return 0, out.getvalue() + err.getvalue()
+
+
+def test_the_gate_passes_a_migrated_database_without_drift(db):
+    code, output = _gate()
+
+    assert code == 0
+    assert "at head" in output
+    assert "NOT" not in output
+
+
+def test_the_gate_fails_on_drift_at_head_and_names_it(db):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX idx_orders_status")
+        cursor.execute("ALTER TABLE orders DISABLE TRIGGER update_orders_updated_at")
+
+    code, output = _gate()
+
+    assert code == 1
+    assert "at head" in output
+    assert "deploy gate failed: drift: 2 schema differences" in output
+    assert "idx_orders_status" in output
+    assert "update_orders_updated_at" in output
+
+
+def test_the_gate_in_json_names_drift_and_keeps_at_head_to_migrations(db):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX idx_orders_status")
+
+    code, output = _gate("--json")
+
+    report = json.loads(output)
+    assert code == 1
+    assert report["at_head"] is True
+    assert report["gate_failures"] == ["drift: 1 schema difference"]
+    assert len(report["drift"]) == 1
+    assert "idx_orders_status" in report["drift"][0]
+
+
+def test_the_gate_names_pending_migrations_and_checksum_mismatches(db):
+    checksums.record_applied(connection, *ORDERS_0001)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {checksums.CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
+            ["0" * 64, *ORDERS_0001],
+        )
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'users'")
+
+    code, output = _gate("--json")
+
+    assert code == 1
+    failures = json.loads(output)["gate_failures"]
+    assert failures[:2] == ["1 pending migration", "1 checksum mismatch"]
+
+
+def test_at_head_means_every_migration_applied_whatever_the_checksums(db):
+    checksums.record_applied(connection, *ORDERS_0001)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {checksums.CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
+            ["0" * 64, *ORDERS_0001],
+        )
+
+    status = migration_status(connection)
+
+    assert status["at_head"] is True
+    assert gate_failures(status, drift=[]) == ["1 checksum mismatch"]

@@ -4,9 +4,8 @@ import uuid
 
 import pytest
 
+from ledgerflow.db.tables import PROJECT_TABLES
 from tests.support.databases import connect, database_url, manage, scratch_database
-
-LEDGERFLOW_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
 
 SEED_SQL = """
 INSERT INTO accounts (account_id, email, telegram_id, evm_address) VALUES
@@ -86,7 +85,7 @@ def run(backup_dir):
     return _run
 
 
-def contents(dbname, tables=LEDGERFLOW_TABLES):
+def contents(dbname, tables=PROJECT_TABLES):
     """Every row of ``tables`` as sorted JSON text: equal contents, equal value."""
     result = {}
     with connect(dbname) as conn:

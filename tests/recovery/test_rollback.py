@@ -3,9 +3,8 @@
 import json
 
 from ledgerflow.db.introspection import schema_snapshot
-from ledgerflow.health.schema_version import LEDGERFLOW_APPS as PROJECT_APPS
+from ledgerflow.db.tables import PROJECT_APPS, PROJECT_TABLES
 from tests.recovery.conftest import (
-    LEDGERFLOW_TABLES,
     SEEDED_COUNTS,
     applied,
     contents,
@@ -51,7 +50,7 @@ def test_dry_run_prints_drop_table_and_changes_nothing(seeded_db, run):
     result = run(seeded_db, "rollback", "ledgerflow", "zero", "--dry-run")
 
     assert result.returncode == 0, result.stderr
-    for table in LEDGERFLOW_TABLES:
+    for table in PROJECT_TABLES:
         assert f'DROP TABLE "{table}" CASCADE;' in result.stdout
     assert "DROP TYPE order_status;" in result.stdout
     assert "DROP FUNCTION update_updated_at_column();" in result.stdout
@@ -73,7 +72,7 @@ def test_allow_data_loss_backs_up_rolls_back_and_restore_brings_back_the_same_ro
     assert result.returncode == 0, result.stderr
     ours = [key for key in state_before if key[0] in PROJECT_APPS]
     assert f"Rolled back {len(ours)} migration(s) in one transaction." in result.stdout
-    assert not set(LEDGERFLOW_TABLES) & set(existing_tables(seeded_db))
+    assert not set(PROJECT_TABLES) & set(existing_tables(seeded_db))
     assert not enum_exists(seeded_db)
     (archive,) = backup_dir.glob("*.dump")
     manifest = json.loads(archive.with_name(archive.stem + ".manifest.json").read_text())

@@ -6,9 +6,8 @@ import pytest
 from django.db import connection, transaction
 
 from ledgerflow.contract.statements import STATEMENTS
-from ledgerflow.health.migration_state import migration_state
-from ledgerflow.health.schema_version import database_version
 from ledgerflow.migrating.checksums import checksum_mismatches
+from ledgerflow.migrating.history import migration_history
 from ledgerflow.migrating.status import migration_status
 from ledgerflow.roles import grants
 from ledgerflow.roles.services import SERVICES
@@ -44,10 +43,9 @@ def _drift_with_sequence_positions(connection):
 # What readiness, /metrics, schema_version --check and schema_drift read, each returning None
 # when it ran in full.
 MONITOR_READS = {
-    "readiness: migrations applied": _reading(migration_state),
+    "readiness, schema_version --check: migration history": _reading(migration_history),
     "readiness: checksums": _reading(checksum_mismatches),
-    "metrics: migration status": _reading(migration_status),
-    "schema_version --check": _reading(database_version),
+    "metrics, migration_status: status report": _reading(migration_status),
     "schema_drift with sequence positions": _reading(_drift_with_sequence_positions),
 }
 

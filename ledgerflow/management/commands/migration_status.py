@@ -1,4 +1,5 @@
-"""``migration_status``: applied and pending migrations per app, checksums, head, last run."""
+"""``migration_status``: applied and pending migrations per app, checksums, drift, head, last run;
+with ``--exit-code``, the deploy gate."""
 
 import json
 
@@ -7,14 +8,16 @@ from django.db import connections
 
 from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.migrating.lock import describe_holder
-from ledgerflow.migrating.status import migration_status
+from ledgerflow.migrating.status import gate_failures, migration_status
 from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.tags import release_tags
+from ledgerflow.schema.drift import detect_drift
 
 
 class Command(BaseCommand):
     help = (
-        "Report applied and pending migrations, checksum state and whether the database is at head."
+        "Report applied and pending migrations, checksum state, schema drift and whether the "
+        "database is at head (every migration applied)."
     )
     requires_system_checks = []
 
@@ -26,13 +29,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--exit-code",
             action="store_true",
-            help="Exit 1 when the database is not at head (for scripts and probes).",
+            help=(
+                "Exit 1 when a migration is pending or unknown, an applied migration changed or "
+                "the schema drifted (the deploy gate, for scripts and probes)."
+            ),
         )
 
     def handle(self, *args, **options):
         if options["database"] == "default":
             use_direct_connection()
-        status = migration_status(connections[options["database"]])
+        connection = connections[options["database"]]
+        status = migration_status(connection)
+        status["drift"] = [str(difference) for difference in detect_drift(connection)]
+        status["gate_failures"] = gate_failures(status, status["drift"])
         try:
             status["release_tags"] = release_tags()
         except RecoveryError:
@@ -41,7 +50,14 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(status, indent=2, sort_keys=True))
         else:
             self._print(status)
-        if options["exit_code"] and not status["at_head"]:
+        if options["exit_code"] and status["gate_failures"]:
+            if not options["json"]:
+                self.stderr.write(
+                    f"deploy gate failed: {'; '.join(status['gate_failures'])} (each named "
+                    "above). Nothing was changed. Pending migrations: run `manage.py migrate`; "
+                    "edited migrations: restore them or `manage.py accept_migration_checksum`; "
+                    "drift: `manage.py schema_drift` shows each difference and its fix."
+                )
             raise SystemExit(1)
 
     def _print(self, status):
@@ -86,6 +102,8 @@ class Command(BaseCommand):
                 f"release tag {tag['name']}: {len(tag['migration_state'])} migrations, "
                 f"tagged {tag['created_at']} by {tag['created_by']}"
             )
+        for difference in status["drift"]:
+            self.stdout.write(self.style.WARNING(f"drift: {difference}"))
         if status["lock_holder"]:
             self.stdout.write(f"migration lock held by {describe_holder(status['lock_holder'])}")
         if status["at_head"]:
@@ -94,7 +112,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.WARNING(
                     f"NOT at head: {status['pending_count']} pending, "
-                    f"{len(status['unknown_applied'])} unknown, "
-                    f"{len(status['checksum_mismatches'])} changed"
+                    f"{len(status['unknown_applied'])} unknown"
                 )
+            )
+        if status["checksum_mismatches"]:
+            self.stdout.write(
+                self.style.WARNING(f"{len(status['checksum_mismatches'])} changed since applied")
             )

@@ -8,13 +8,15 @@ from django.db.migrations.executor import MigrationExecutor
 
 from ledgerflow.migrating import preflight
 from ledgerflow.migrating.connection import use_direct_connection
+from ledgerflow.schema.drift import detect_drift
 
 
 class Command(BaseCommand):
     help = (
         "Check models against migrations, linear history, checksums and the pending migrations' "
-        "safety for the running services; print the plan and the SQL migrate would run. Exits 1 "
-        "on any problem. Changes nothing."
+        "safety for the running services; print the plan and the SQL migrate would run, and any "
+        "drift the database already has (reported, not a failure: the deploy neither causes nor "
+        "repairs it). Exits 1 on any problem. Changes nothing."
     )
     requires_system_checks = []
 
@@ -28,16 +30,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["database"] == "default":
             use_direct_connection()
-        executor = MigrationExecutor(connections[options["database"]])
+        connection = connections[options["database"]]
+        executor = MigrationExecutor(connection)
         report = preflight.run(executor, with_sql=not options["no_sql"])
+        drift = detect_drift(connection)
         if options["json"]:
-            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+            answer = {**report.as_dict(), "drift": [str(difference) for difference in drift]}
+            self.stdout.write(json.dumps(answer, indent=2))
         else:
-            self._print(report)
+            self._print(report, drift)
         if not report.ok:
             raise SystemExit(1)
 
-    def _print(self, report):
+    def _print(self, report, drift):
         if report.plan:
             self.stdout.write(self.style.MIGRATE_HEADING("Plan:"))
             for item in report.plan:
@@ -53,6 +58,13 @@ class Command(BaseCommand):
                 self.stdout.write(statement)
         for note in report.notes:
             self.stdout.write(f"note: {note}")
+        for difference in drift:
+            if difference.kind == "migration_state":  # no expected schema to compare with
+                self.stdout.write(f"note: {difference}")
+            else:
+                self.stdout.write(
+                    self.style.WARNING(f"drift already present before this deploy: {difference}")
+                )
         for check, message in report.problems:
             self.stderr.write(self.style.ERROR(f"[{check}] {message}"))
         if report.ok:

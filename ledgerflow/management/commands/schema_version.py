@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from ledgerflow.health.schema_version import code_version, database_version
+from ledgerflow.migrating.history import code_schema_version, migration_history
 
 
 class Command(BaseCommand):
@@ -21,11 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="default", help="Database alias to check.")
 
     def handle(self, *args, check, database, **options):
-        expected = code_version()
+        expected = code_schema_version()
         self.stdout.write(expected)
         if not check:
             return
-        actual = database_version(connections[database])
+        actual = migration_history(connections[database]).schema_version
         if actual != expected:
             raise CommandError(
                 f"the database is at {actual or 'no recorded migration'!s}, this code expects "

@@ -7,8 +7,8 @@ import socket
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from ledgerflow.migrating.history import read_history
 from ledgerflow.recovery import RecoveryError
-from ledgerflow.recovery.state import applied_migrations
 from ledgerflow.recovery.tags import create_tag, release_tags
 
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 self.stdout.write(json.dumps(release_tags(), indent=2))
                 return
             with connection.cursor() as cursor:
-                state = applied_migrations(cursor)
+                state = list(read_history(cursor).applied_keys)
             tag = create_tag(options["name"], options["created_by"] or _operator(), state)
         except RecoveryError as exc:
             raise CommandError(str(exc)) from None

@@ -1,7 +1,7 @@
 """Choosing the migrations a rollback unapplies, newest first."""
 
+from ledgerflow.migrating.history import read_history
 from ledgerflow.recovery import RecoveryError
-from ledgerflow.recovery.state import applied_migrations
 
 
 def _known(loader, key):
@@ -62,7 +62,7 @@ def migrations_to_target(executor, app_label, name):
 
 def migrations_for_steps(loader, cursor, steps):
     """The ``steps`` most recently applied migrations, newest first."""
-    applied = applied_migrations(cursor)
+    applied = list(read_history(cursor).applied_keys)
     if steps < 1:
         raise RecoveryError("--steps must be 1 or more.")
     if steps > len(applied):
@@ -72,7 +72,7 @@ def migrations_for_steps(loader, cursor, steps):
 
 def migrations_to_state(loader, cursor, state, label):
     """Migrations to unapply so that exactly ``state`` (``[[app, name], ...]``) stays applied."""
-    applied = applied_migrations(cursor)
+    applied = list(read_history(cursor).applied_keys)
     wanted = {tuple(key) for key in state}
     ahead = sorted(wanted - set(applied))
     if ahead:
