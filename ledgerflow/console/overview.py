@@ -59,7 +59,7 @@ def _tenths(value):
 
 def migrations_overview(connection, history, recorded_checksums):
     """The console's view of ``history``. ``recorded_checksums`` is what
-    ``checksums.recorded_checksums`` read: the durations and lock waits ``migrate`` recorded
+    ``ledger.recorded_checksums`` read: the durations and lock waits ``migrate`` recorded
     (Django itself records neither). The plan's SQL is rendered on ``connection``, outside any
     transaction: operations that run outside one refuse to render inside it."""
     apps = []

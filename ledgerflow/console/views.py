@@ -10,8 +10,9 @@ from django.template.response import TemplateResponse
 from ledgerflow.console.overview import migrations_overview
 from ledgerflow.db.urls import describe_target
 from ledgerflow.health.checks import LOCK_NOT_AVAILABLE, behind_lock_timeout
-from ledgerflow.migrating.checksums import checksum_mismatches, recorded_checksums
+from ledgerflow.migrating.checksums import checksum_mismatches
 from ledgerflow.migrating.history import migration_history
+from ledgerflow.migrating.ledger import recorded_checksums
 from ledgerflow.migrating.lock import lock_holder
 from ledgerflow.schema.drift import detect_drift
 

@@ -23,7 +23,7 @@ from ledgerflow.health.checks import (
 )
 from ledgerflow.health.masking import mask_secrets
 from ledgerflow.migrating.history import migration_history
-from ledgerflow.migrating.status import last_run
+from ledgerflow.migrating.ledger import last_run
 
 logger = logging.getLogger("ledgerflow.health")
 

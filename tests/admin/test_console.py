@@ -12,7 +12,10 @@ from ledgerflow.console import views
 from ledgerflow.console.views import LOCKED
 from ledgerflow.migrating import checksums
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
+from ledgerflow.models import AppliedMigrationChecksum
 from tests.support.databases import connect
+
+CHECKSUM_TABLE = AppliedMigrationChecksum._meta.db_table
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +82,7 @@ def test_each_source_is_read_once_per_request(staff_client):
 
     # The history, and drift's own reading inside the snapshot it compares with the catalog.
     assert count("FROM django_migrations") == 2
-    assert count(f"FROM {checksums.CHECKSUM_TABLE}") == 1
+    assert count(f"FROM {CHECKSUM_TABLE}") == 1
     assert count("pg_locks") == 1
 
 
@@ -140,7 +143,7 @@ def test_durations_and_lock_waits_are_the_ones_migrate_recorded(staff_client):
 
 def test_migrations_without_recorded_figures_show_not_recorded(staff_client):
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {checksums.CHECKSUM_TABLE} WHERE app = %s", [ORDERS_0001[0]])
+        cursor.execute(f"DELETE FROM {CHECKSUM_TABLE} WHERE app = %s", [ORDERS_0001[0]])
     response = console(staff_client)
     orders = next(app for app in response.context["state"].apps if app.app_label == "orders")
     assert (orders.migrations[0].duration_ms, orders.migrations[0].lock_wait_ms) == (None, None)

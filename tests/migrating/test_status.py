@@ -9,7 +9,10 @@ from django.db import connection
 from ledgerflow.migrating import checksums
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY, lock_holder
 from ledgerflow.migrating.status import gate_failures, migration_status
+from ledgerflow.models import AppliedMigrationChecksum
 from tests.support.databases import connect
+
+CHECKSUM_TABLE = AppliedMigrationChecksum._meta.db_table
 
 ORDERS_0001 = ("orders", "0001_create_order_status_and_orders")
 
@@ -119,7 +122,7 @@ def test_the_gate_names_pending_migrations_and_checksum_mismatches(db):
     checksums.record_applied(connection, *ORDERS_0001)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {checksums.CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
+            f"UPDATE {CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
             ["0" * 64, *ORDERS_0001],
         )
         cursor.execute("DELETE FROM django_migrations WHERE app = 'users'")
@@ -135,7 +138,7 @@ def test_at_head_means_every_migration_applied_whatever_the_checksums(db):
     checksums.record_applied(connection, *ORDERS_0001)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {checksums.CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
+            f"UPDATE {CHECKSUM_TABLE} SET checksum = %s WHERE app = %s AND name = %s",
             ["0" * 64, *ORDERS_0001],
         )
 
