@@ -190,7 +190,7 @@ def _driver_error(exc):
 
 
 def _first_line(exc):
-    from ledgerflow.health.masking import mask_secrets
+    from ledgerflow.observability.masking import mask_secrets
 
     text = str(exc).strip()
     return mask_secrets(text.splitlines()[0]) if text else type(exc).__name__

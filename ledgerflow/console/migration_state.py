@@ -12,7 +12,7 @@ from django.db.migrations.exceptions import InconsistentMigrationHistory
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
-from ledgerflow.health.checks import behind_lock_timeout
+from ledgerflow.db.timeouts import behind_lock_timeout
 
 
 @dataclass

@@ -10,18 +10,18 @@ import threading
 
 from django.conf import settings
 from django.db import Error as DatabaseError
-from django.db import connections, transaction
+from django.db import connections
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
+from ledgerflow.db.errors import is_lock_timeout
+from ledgerflow.db.timeouts import behind_lock_timeout
 from ledgerflow.db.urls import describe_target
 from ledgerflow.health import cache
-from ledgerflow.health.masking import mask_secrets
-from ledgerflow.health.migration_state import LOCK_TIMEOUT, migration_state
+from ledgerflow.health.migration_state import migration_state
 from ledgerflow.migrating.checksums import checksum_mismatches
+from ledgerflow.observability.masking import mask_secrets
 from ledgerflow.schema.drift import detect_drift
-
-LOCK_NOT_AVAILABLE = "55P03"
 
 
 class CheckFailed(ServiceUnavailable):
@@ -37,7 +37,7 @@ def _plural(count, word):
 def database_failure(exc, connection):
     """A ``CheckFailed`` for a database error: the public reason names no host or user."""
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+    if is_lock_timeout(exc):
         return CheckFailed(
             "django_migrations is locked, probably by a running migrate; not ready until it ends",
             [first_line],
@@ -151,15 +151,6 @@ class NoUnknownMigrations(LedgerflowCheck):
                 [f"{app}.{name}" for app, name in state.unknown],
             )
         self.reason = "no applied migration is unknown to this code"
-
-
-def behind_lock_timeout(function, connection):
-    """``function(connection)`` in a transaction that gives up after ``LOCK_TIMEOUT`` on a lock
-    (a running migrate holds ``django_migrations``) instead of queueing the probe behind it."""
-    with transaction.atomic(using=connection.alias):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
-        return function(connection)
 
 
 def cached_checksum_mismatches(alias="default"):

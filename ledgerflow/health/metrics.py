@@ -14,25 +14,16 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ledgerflow.db.catalog import row_estimates
+from ledgerflow.db.errors import is_lock_timeout
 from ledgerflow.db.introspection import LEDGERFLOW_TABLES
-from ledgerflow.health.checks import (
-    LOCK_NOT_AVAILABLE,
-    behind_lock_timeout,
-    cached_checksum_mismatches,
-    cached_drift,
-)
-from ledgerflow.health.masking import mask_secrets
+from ledgerflow.db.timeouts import behind_lock_timeout
+from ledgerflow.health.checks import cached_checksum_mismatches, cached_drift
 from ledgerflow.health.migration_state import migration_state
 from ledgerflow.migrating.status import migration_status
+from ledgerflow.observability.masking import mask_secrets
 
 logger = logging.getLogger("ledgerflow.health")
-
-_ROW_ESTIMATES = """
-SELECT c.relname, c.reltuples
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)
-"""
 
 
 def _gauge(name, documentation, value=None, labels=None):
@@ -80,7 +71,7 @@ class SchemaCollector(Collector):
         try:
             state = migration_state(connection)
         except DatabaseError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            if not is_lock_timeout(exc):
                 raise
             state = None  # a migration holds django_migrations: up, but not countable now
         yield _gauge(
@@ -154,8 +145,7 @@ class SchemaCollector(Collector):
             labels=["table"],
         )
         with connection.cursor() as cursor:
-            cursor.execute(_ROW_ESTIMATES, [list(LEDGERFLOW_TABLES)])
-            for table, estimate in sorted(cursor.fetchall()):
+            for table, estimate in row_estimates(cursor, LEDGERFLOW_TABLES):
                 if estimate >= 0:  # -1: never vacuumed or analysed, so unknown
                     rows.add_metric([table], estimate)
         yield rows
@@ -167,7 +157,7 @@ class SchemaCollector(Collector):
         try:
             return compute(), True
         except DatabaseError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            if not is_lock_timeout(exc):
                 raise
             return None, False
         except Exception as exc:

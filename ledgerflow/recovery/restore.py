@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from ledgerflow.db.errors import is_lock_timeout
+from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY, describe_holder, lock_holder
 from ledgerflow.recovery import RecoveryError, lock_timeout_ms, pgtools
@@ -105,7 +107,7 @@ def restore_archive(
         # The transaction sits idle while pg_dump writes the pre-restore backup.
         cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         _exclude_migrations(conn, cursor, target)
-        _hold_writes(cursor, replaced, lock_timeout, timeout_ms, target)
+        _hold_writes(cursor, replaced, lock_timeout, target)
         previous_backup = None
         try:
             if not_empty and any(has_rows(cursor, name) for name in existing_tables):
@@ -156,21 +158,23 @@ def _exclude_migrations(conn, cursor, target):
         )
 
 
-def _hold_writes(cursor, tables, lock_timeout, lock_timeout_ms, target):
+def _hold_writes(cursor, tables, lock_timeout, target):
     """Lock ``tables`` in SHARE mode for the rest of the transaction: writers wait, readers and
     pg_dump (ACCESS SHARE) do not, until the restore drops the tables."""
     if not tables:
         return
     # Waiting behind a long query would queue every service write behind this lock.
-    cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout_ms}ms'")
+    set_lock_timeout(cursor, lock_timeout)
     try:
         cursor.execute(f"LOCK TABLE {', '.join(map(quote_qualified, tables))} IN SHARE MODE")
-    except psycopg.errors.LockNotAvailable:
+    except psycopg.Error as exc:
+        if not is_lock_timeout(exc):
+            raise
         raise RecoveryError(
             f"could not lock the tables of {target} within {lock_timeout:g} s: other sessions "
             "hold them. Nothing was changed; retry when they are idle or raise --lock-timeout."
         ) from None
-    cursor.execute("SET LOCAL lock_timeout = 0")
+    set_lock_timeout(cursor, 0)
 
 
 def _apply_archive(cursor, archive_path, settings_dict, server_version_num, *, clean):

@@ -17,13 +17,14 @@ from ledgerflow.db.introspection import (
     schema_snapshot,
     sequence_positions,
 )
+from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.roles.services import table_grants
 from ledgerflow.schema import expected
 from ledgerflow.schema.states import applied_state, unknown_migrations
 
 # A running migration holds ACCESS EXCLUSIVE locks; a drift check (a readiness probe, say) must
 # fail fast behind one instead of queueing every later reader of those tables behind itself.
-SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '2s'"
+DRIFT_LOCK_TIMEOUT = 2.0
 
 
 def detect_drift(connection, notes=None):
@@ -107,7 +108,7 @@ def read_only_snapshot(connection):
         with connection.transaction(), connection.cursor() as cursor:
             if fresh:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cursor.execute(SET_LOCK_TIMEOUT)
+                set_lock_timeout(cursor, DRIFT_LOCK_TIMEOUT)
             yield cursor
         return
     from django.db import transaction
@@ -118,7 +119,7 @@ def read_only_snapshot(connection):
         return
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        cursor.execute(SET_LOCK_TIMEOUT)
+        set_lock_timeout(cursor, DRIFT_LOCK_TIMEOUT)
         yield cursor
 
 

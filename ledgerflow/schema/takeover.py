@@ -20,6 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
 from ledgerflow.db.introspection import compare_snapshots, schema_snapshot
+from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.migrating import checksums
 from ledgerflow.schema import expected
 from ledgerflow.schema.states import (
@@ -35,7 +36,7 @@ EXIT_DIFFERS = 1
 EXIT_REFUSED = 2
 # pg_advisory_xact_lock key: two takeovers of one database must not record twice.
 TAKEOVER_LOCK_KEY = 0x4C46_5441_4B45  # "LFTAKE"
-FIX_LOCK_TIMEOUT = "5s"
+FIX_LOCK_TIMEOUT = 5.0
 
 
 class TakeoverRefused(Exception):
@@ -222,7 +223,8 @@ def apply_safe_fixes(connection, differences):
         )
     applied = []
     with connection.cursor() as cursor:
-        cursor.execute(f"SET lock_timeout = '{FIX_LOCK_TIMEOUT}'")
+        # For the session: the fixes run outside a transaction, one statement at a time.
+        set_lock_timeout(cursor, FIX_LOCK_TIMEOUT, local=False)
         try:
             for difference in differences:
                 try:
