@@ -13,8 +13,8 @@ from django.core.management.base import CommandError
 from django.core.management.commands import flush as django_flush
 from django.db import OperationalError, connections, transaction
 
+from ledgerflow.db.errors import OperatorError
 from ledgerflow.db.timeouts import set_lock_timeout
-from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.state import has_rows, row_count
 
@@ -81,7 +81,7 @@ class Command(django_flush.Command):
                     )
                     self.stdout.write(f"Backup verified: {backup.archive_path}")
                 super().handle(**options)
-        except RecoveryError as exc:
+        except OperatorError as exc:
             raise CommandError(f"Backup before flush failed; nothing was deleted: {exc}") from None
         except OperationalError as exc:
             raise CommandError(

@@ -207,12 +207,12 @@ class Command(django_migrate.Command):
             )
 
     def _backup(self, options):
-        from ledgerflow.recovery import RecoveryError
+        from ledgerflow.db.errors import OperatorError
         from ledgerflow.recovery.backup import take_backup
 
         try:
             backup = take_backup(reason="pre-migrate", using=options["database"])
-        except RecoveryError as exc:
+        except OperatorError as exc:
             raise CommandError(
                 f"Backup before migrating failed; nothing was applied: {exc}"
             ) from None
