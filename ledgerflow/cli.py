@@ -25,7 +25,7 @@ def _fail(message, code):
     return code
 
 
-def run(argv):
+def execute(argv):
     import psycopg
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured

@@ -241,15 +241,6 @@ def apply_safe_fixes(connection, differences):
     return applied
 
 
-def record_applied(connection, app_label, name):
-    """Record one migration as applied without running it.
-
-    The single place where the takeover records migrations in ``django_migrations``; their
-    checksums follow once the ledger table exists (see ``adopt``).
-    """
-    MigrationRecorder(connection).record_applied(app_label, name)
-
-
 def adopt(connection, applied_fixes=()):
     """Record the takeover in one transaction, after re-checking everything under a lock.
 
@@ -270,9 +261,12 @@ def adopt(connection, applied_fixes=()):
                 + "; ".join(str(d) for d in inspection.differences),
                 exit_code=EXIT_DIFFERS,
             )
-        MigrationRecorder(connection).ensure_schema()
+        # The baseline is recorded as applied without running it (sqlx built it); the
+        # checksums follow once the ledger table exists, below.
+        recorder = MigrationRecorder(connection)
+        recorder.ensure_schema()
         for app_label, name in SQLX_BASELINE:
-            record_applied(connection, app_label, name)
+            recorder.record_applied(app_label, name)
 
         graph = load_graph()
         target = takeover_migration(graph)

@@ -21,8 +21,7 @@ from django.db.migrations.exceptions import AmbiguityError
 from ledgerflow.migrating import checksums, lock, timeouts
 from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.migrating.executor import SafeMigrationExecutor
-
-RUNS_TABLE = "ledgerflow_migrate_runs"
+from ledgerflow.migrating.status import RUNS_TABLE
 
 
 class Command(django_migrate.Command):
