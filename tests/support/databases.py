@@ -21,8 +21,11 @@ LEGACY_SCHEMA_SQL = REPO_ROOT / "tests" / "contract" / "legacy_schema.sql"
 
 
 def server_conninfo(dbname):
-    """psycopg connection arguments for ``dbname`` on the server the test settings point at."""
-    return psycopg_params(settings.DATABASES["default"], dbname=dbname)
+    """psycopg connection arguments for ``dbname`` on the server the test settings point at.
+
+    Without the URL's options: the tests' own sessions must not carry the project's
+    application_name, by which they find (and end) the sessions of a child ``manage.py``."""
+    return psycopg_params({**settings.DATABASES["default"], "OPTIONS": {}}, dbname=dbname)
 
 
 def database_url(dbname):
