@@ -36,9 +36,10 @@ test: $(STAMP)  ## Lint, then run the whole test suite against real PostgreSQL
 test-matrix: $(STAMP)  ## Schema-level tests on PostgreSQL 14 to 18 (and 13 refused); see .ci/pg-matrix
 	$(BIN)/python .ci/pg-matrix $(MAJORS)
 
-lint: $(STAMP)  ## ruff, models/migrations agreement, hadolint on the Dockerfile
+lint: $(STAMP)  ## ruff, import layers, models/migrations agreement, hadolint on the Dockerfile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	LEDGERFLOW_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/hadolint Dockerfile
 

@@ -7,9 +7,9 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledgerflow.settings")
-    from ledgerflow.cli import run
+    from ledgerflow.cli import execute
 
-    sys.exit(run(sys.argv))
+    sys.exit(execute(sys.argv))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ django.setup()
 
 from django.db import connections  # noqa: E402
 
-from ledgerflow.recovery import pgtools  # noqa: E402
+from ledgerflow.db import clienttools  # noqa: E402
 from ledgerflow.recovery.backup import take_backup  # noqa: E402
 from ledgerflow.recovery.restore import restore_archive  # noqa: E402
 from tests.support.databases import (  # noqa: E402
@@ -75,7 +75,7 @@ def main(rows):
             bare_path = workdir / f"bare-{index}.dump"
             bare_dump.append(
                 _timed(
-                    lambda path=bare_path: pgtools.run_client(
+                    lambda path=bare_path: clienttools.run_client(
                         "pg_dump", ["--format=custom", f"--file={path}"], settings_dict
                     )
                 )
@@ -89,7 +89,7 @@ def main(rows):
                 target_dict = {**settings_dict, "NAME": target}
                 bare_restore.append(
                     _timed(
-                        lambda t=target, p=bare_path, d=target_dict: pgtools.run_client(
+                        lambda t=target, p=bare_path, d=target_dict: clienttools.run_client(
                             "pg_restore",
                             ["--single-transaction", "--no-owner", "--dbname", t, str(p)],
                             d,

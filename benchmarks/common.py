@@ -12,12 +12,13 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from ledgerflow.db import scratch as db_scratch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -32,16 +33,9 @@ def connect(dbname, **kwargs):
     return psycopg.connect(url_for(dbname), **kwargs)
 
 
-@contextmanager
 def scratch_database(prefix="lf_bench"):
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with connect("postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with connect("postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """An empty database on the server of ``DATABASE_URL`` for the block; dropped afterwards."""
+    return db_scratch.scratch_database(conninfo_to_dict(url_for("postgres")), prefix=prefix)
 
 
 def child_env(dbname, extra=None):

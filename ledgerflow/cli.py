@@ -27,7 +27,7 @@ def _fail(message, code):
     return code
 
 
-def run(argv):
+def execute(argv):
     import psycopg
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
@@ -214,7 +214,7 @@ def _driver_error(exc):
 
 
 def _first_line(exc):
-    from ledgerflow.health.masking import mask_secrets
+    from ledgerflow.observability.masking import mask_secrets
 
     text = str(exc).strip()
     return mask_secrets(text.splitlines()[0]) if text else type(exc).__name__

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ledgerflow.db import embedded
 from ledgerflow.db.urls import database_config
-from ledgerflow.health.access import parse_networks
+from ledgerflow.networks import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
@@ -210,7 +210,7 @@ LEDGERFLOW_BOT_ROLE = env.str("LEDGERFLOW_BOT_ROLE", default="").strip()
 LEDGERFLOW_INDEXER_ROLE = env.str("LEDGERFLOW_INDEXER_ROLE", default="").strip()
 LEDGERFLOW_MONITOR_ROLE = env.str("LEDGERFLOW_MONITOR_ROLE", default="").strip()
 
-# Health, metrics and logs (ledgerflow/health) -------------------------------------------------
+# Health, metrics (ledgerflow/health) and logs (ledgerflow/observability) ------------------------
 # /metrics and the detailed /health/ready output need the token or an allowed address; with
 # neither set they are open outside production and closed in it.
 HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
@@ -228,8 +228,8 @@ if LOG_LEVEL not in logging.getLevelNamesMapping():
         "CRITICAL."
     )
 # Error pages and reports show settings; Django's own filter would show DATABASE_URL whole.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "ledgerflow.health.reporting.ExceptionReporterFilter"
-DEFAULT_EXCEPTION_REPORTER = "ledgerflow.health.reporting.ExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ledgerflow.observability.reporting.ExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "ledgerflow.observability.reporting.ExceptionReporter"
 # Orchestrators probe over plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 
@@ -237,8 +237,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {"()": "ledgerflow.health.logs.JsonFormatter"},
-        "text": {"()": "ledgerflow.health.logs.TextFormatter"},
+        "json": {"()": "ledgerflow.observability.logs.JsonFormatter"},
+        "text": {"()": "ledgerflow.observability.logs.TextFormatter"},
     },
     "filters": {"skip_printed": {"()": "ledgerflow.health.logs.SkipPrinted"}},
     "handlers": {

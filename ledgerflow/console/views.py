@@ -8,8 +8,9 @@ from django.db import connection
 from django.template.response import TemplateResponse
 
 from ledgerflow.console.overview import migrations_overview
+from ledgerflow.db.errors import is_lock_timeout
+from ledgerflow.db.timeouts import behind_lock_timeout
 from ledgerflow.db.urls import describe_target
-from ledgerflow.health.checks import LOCK_NOT_AVAILABLE, behind_lock_timeout
 from ledgerflow.migrating.checksums import checksum_mismatches
 from ledgerflow.migrating.history import migration_history
 from ledgerflow.migrating.ledger import recorded_checksums
@@ -25,14 +26,6 @@ LOCKED = "django_migrations is locked (a migration is running)"
 class Reading:
     value: Any = None
     error: str = ""
-
-
-def is_lock_timeout(exc):
-    """Whether ``exc`` is PostgreSQL giving up on a lock (``lock_timeout``)."""
-    return LOCK_NOT_AVAILABLE in (
-        getattr(exc, "sqlstate", None),
-        getattr(exc.__cause__, "sqlstate", None),
-    )
 
 
 def read(function, connection, *, lock_timeout=True):

@@ -2,9 +2,9 @@
 
 Every database URL the project is given (``DATABASE_URL``, ``MIGRATION_DATABASE_URL``,
 ``restore --database-url``, ``schema_drift --against``) is read by ``database_config``, and any
-message about one, or any text holding a configured one (``ledgerflow.health.masking``), shows
-it only through ``describe_url``: a URL that cannot be split for sure into its parts is never
-echoed, not even masked, since where its password ends is exactly what is unknown.
+message about one, or any text holding a configured one (``ledgerflow.observability.masking``),
+shows it only through ``describe_url``: a URL that cannot be split for sure into its parts is
+never echoed, not even masked, since where its password ends is exactly what is unknown.
 """
 
 import dataclasses

@@ -1,7 +1,7 @@
-"""Health, readiness, metrics and structured logs of the LedgerFlow schema.
+"""Health, readiness and metrics of the LedgerFlow schema.
 
 ``/health/live`` says the process is up, ``/health/ready`` says the database is reachable and its
-schema is at this code's head, ``/metrics`` exports the same facts to Prometheus; ``logging``
-renders JSON lines with secrets masked. Checksums, migration status and drift come from
-``ledgerflow.migrating`` and ``ledgerflow.schema.drift``, called directly.
+schema is at this code's head, ``/metrics`` exports the same facts to Prometheus. Checksums,
+migration status and drift come from ``ledgerflow.migrating`` and ``ledgerflow.schema.drift``,
+called directly; log lines and masking are ``ledgerflow.observability``'s.
 """

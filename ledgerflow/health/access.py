@@ -8,22 +8,8 @@ import hmac
 import ipaddress
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-
-def parse_networks(values):
-    """``HEALTH_ALLOWED_NETWORKS`` entries as ``ip_network`` objects; a bad entry is a
-    configuration error naming it."""
-    networks = []
-    for value in values:
-        try:
-            networks.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"HEALTH_ALLOWED_NETWORKS has {value!r}, which is not an IP address or network; "
-                "use comma-separated entries such as 10.0.0.0/8,127.0.0.1."
-            ) from None
-    return networks
+from ledgerflow.networks import parse_networks
 
 
 def is_allowed(request):

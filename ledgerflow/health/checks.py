@@ -10,21 +10,18 @@ import threading
 
 from django.conf import settings
 from django.db import Error as DatabaseError
-from django.db import connections, transaction
+from django.db import connections
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
+from ledgerflow.db.errors import is_lock_timeout
+from ledgerflow.db.timeouts import behind_lock_timeout
 from ledgerflow.db.urls import describe_target
 from ledgerflow.health import cache
-from ledgerflow.health.masking import mask_secrets
 from ledgerflow.migrating.checksums import checksum_mismatches
 from ledgerflow.migrating.history import migration_history
+from ledgerflow.observability.masking import mask_secrets
 from ledgerflow.schema.drift import detect_drift
-
-LOCK_NOT_AVAILABLE = "55P03"
-# A migration that alters django_migrations holds an exclusive lock on it: a probe gives up after
-# this long (LockNotAvailable) instead of queueing behind it, holding a connection of the database.
-LOCK_TIMEOUT = "1s"
 
 
 class CheckFailed(ServiceUnavailable):
@@ -40,7 +37,7 @@ def _plural(count, word):
 def database_failure(exc, connection):
     """A ``CheckFailed`` for a database error: the public reason names no host or user."""
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+    if is_lock_timeout(exc):
         return CheckFailed(
             "django_migrations is locked, probably by a running migrate; not ready until it ends",
             [first_line],
@@ -155,15 +152,6 @@ class NoUnknownMigrations(LedgerflowCheck):
                 [f"{app}.{name}" for app, name in history.unknown],
             )
         self.reason = "no applied migration is unknown to this code"
-
-
-def behind_lock_timeout(function, connection):
-    """``function(connection)`` in a transaction that gives up after ``LOCK_TIMEOUT`` on a lock
-    (a running migrate holds ``django_migrations``) instead of queueing the probe behind it."""
-    with transaction.atomic(using=connection.alias):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
-        return function(connection)
 
 
 def cached_checksum_mismatches(alias="default"):

@@ -14,25 +14,16 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ledgerflow.db.catalog import row_estimates
+from ledgerflow.db.errors import is_lock_timeout
 from ledgerflow.db.tables import PROJECT_TABLES
-from ledgerflow.health.checks import (
-    LOCK_NOT_AVAILABLE,
-    behind_lock_timeout,
-    cached_checksum_mismatches,
-    cached_drift,
-)
-from ledgerflow.health.masking import mask_secrets
+from ledgerflow.db.timeouts import behind_lock_timeout
+from ledgerflow.health.checks import cached_checksum_mismatches, cached_drift
 from ledgerflow.migrating.history import migration_history
 from ledgerflow.migrating.ledger import last_run
+from ledgerflow.observability.masking import mask_secrets
 
 logger = logging.getLogger("ledgerflow.health")
-
-_ROW_ESTIMATES = """
-SELECT c.relname, c.reltuples
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)
-"""
 
 
 def _gauge(name, documentation, value=None, labels=None):
@@ -79,7 +70,7 @@ class SchemaCollector(Collector):
         try:
             history = behind_lock_timeout(migration_history, connection)
         except DatabaseError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            if not is_lock_timeout(exc):
                 raise
             history = None  # a migration holds django_migrations: up, but not countable now
         yield _gauge(
@@ -144,8 +135,7 @@ class SchemaCollector(Collector):
             labels=["table"],
         )
         with connection.cursor() as cursor:
-            cursor.execute(_ROW_ESTIMATES, [list(PROJECT_TABLES)])
-            for table, estimate in sorted(cursor.fetchall()):
+            for table, estimate in row_estimates(cursor, PROJECT_TABLES):
                 if estimate >= 0:  # -1: never vacuumed or analysed, so unknown
                     rows.add_metric([table], estimate)
         yield rows
@@ -157,7 +147,7 @@ class SchemaCollector(Collector):
         try:
             return compute(), True
         except DatabaseError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            if not is_lock_timeout(exc):
                 raise
             return None, False
         except Exception as exc:

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ledgerflow.health import access, metrics
 from ledgerflow.health.checks import READINESS_CHECKS, start_request
-from ledgerflow.health.masking import mask_secrets
+from ledgerflow.observability.masking import mask_secrets
 
 logger = logging.getLogger("ledgerflow.health")
 

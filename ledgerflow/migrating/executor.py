@@ -32,7 +32,9 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, migrations, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from ledgerflow.migrating import checksums, effects, ledger, session, timeouts
+from ledgerflow.db import catalog
+from ledgerflow.db.errors import is_lock_timeout
+from ledgerflow.migrating import checksums, effects, ledger, session
 from ledgerflow.migrating.effects.sql import read_sql
 from ledgerflow.sql import quote_ident
 
@@ -105,7 +107,7 @@ class SafeMigrationExecutor(MigrationExecutor):
             except DatabaseError as exc:
                 # The transaction rolled back: so does what this object noted inside it.
                 self._unrecorded, self._ledger_ready = bookkeeping
-                if not timeouts.is_lock_timeout(exc):
+                if not is_lock_timeout(exc):
                     self._log(migration, "failed", error=str(exc).strip())
                     raise
                 self._lock_wait += time.monotonic() - attempt_started
@@ -117,7 +119,7 @@ class SafeMigrationExecutor(MigrationExecutor):
                 self.report(
                     f"  {label} hit lock_timeout ({settings.MIGRATION_LOCK_TIMEOUT:g}s) on attempt "
                     f"{attempt}; rolled back, retrying in {delay:.1f}s. Blocking: "
-                    f"{timeouts.describe_blockers(timeouts.blocking_sessions(self.connection))}"
+                    f"{catalog.describe_blockers(catalog.blocking_sessions(self.connection))}"
                 )
                 self._log(migration, "retrying", attempt=attempt)
                 time.sleep(delay)
@@ -281,7 +283,7 @@ class SafeMigrationExecutor(MigrationExecutor):
         )
 
     def _lock_timeout_error(self, migration, attempts, exc):
-        blockers = timeouts.describe_blockers(timeouts.blocking_sessions(self.connection))
+        blockers = catalog.describe_blockers(catalog.blocking_sessions(self.connection))
         if not migration.atomic:
             return MigrationLockTimeout(
                 f"Non-atomic migration {migration.app_label}.{migration.name} could not get a "
@@ -302,7 +304,7 @@ class SafeMigrationExecutor(MigrationExecutor):
         wanted = set(concurrent_index_names(migration))
         if not wanted:
             return
-        for index, table in timeouts.invalid_indexes(self.connection):
+        for index, table in catalog.invalid_indexes(self.connection):
             if index in wanted:
                 self.report(
                     f"  Index {index} on {table} is INVALID (an earlier concurrent build was "

@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.migrations.operations import CreateModel
 
-from ledgerflow.migrating import checksums, lint, timeouts
+from ledgerflow.db import catalog
+from ledgerflow.migrating import checksums, lint
 from ledgerflow.migrating.plan import pending_plan, plan_sql
 
 
@@ -132,7 +133,7 @@ def run(executor, *, models_check=True, with_sql=True, plan=None):
         ("checksums", checksums.describe_mismatch(m))
         for m in checksums.checksum_mismatches(connection, loader)
     ]
-    for index, table in timeouts.invalid_indexes(connection):
+    for index, table in catalog.invalid_indexes(connection):
         report.notes.append(
             f"index {index} on {table} is INVALID (an interrupted concurrent build); migrate "
             "drops and rebuilds it when a pending migration creates it, otherwise drop it by hand"

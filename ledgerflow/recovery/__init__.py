@@ -7,9 +7,13 @@ wrap ``pg_dump``/``pg_restore`` with a checksum and a manifest; ``tags`` records
 
 import math
 
+from ledgerflow.db.errors import OperatorError
 
-class RecoveryError(Exception):
-    """A refusal or failure an operator can act on; the message says what to do."""
+
+class RecoveryError(OperatorError):
+    """A refusal or failure of a rollback, backup, restore or release tag; the message says what
+    to do. The client tools these run raise their own ``ClientToolError``: catch ``OperatorError``
+    for both."""
 
 
 def lock_timeout_ms(seconds):

@@ -23,9 +23,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 
+from ledgerflow.db import clienttools
+from ledgerflow.db.errors import OperatorError
 from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating.history import read_history
-from ledgerflow.recovery import RecoveryError, pgtools
+from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.state import (
     partitioned_tables,
     row_counts,
@@ -82,7 +84,7 @@ def _listed(name):
 def _archived_tables(archive_path, settings_dict):
     """``schema table`` (as ``_listed``) of every TABLE DATA entry in the archive's table of
     contents."""
-    listing = pgtools.run_client("pg_restore", ["--list", str(archive_path)], settings_dict)
+    listing = clienttools.run_client("pg_restore", ["--list", str(archive_path)], settings_dict)
     tables = set()
     for line in listing.stdout.splitlines():
         # e.g. "3390; 0 16421 TABLE DATA public my table postgres": names are printed unquoted
@@ -109,7 +111,7 @@ def verify_archive_readable(archive_path, settings_dict, expected_tables):
             f"archive {archive_path} lacks the data of {', '.join(missing)}; it is not a usable "
             "backup."
         )
-    pgtools.run_client("pg_restore", ["--file", "/dev/null", str(archive_path)], settings_dict)
+    clienttools.run_client("pg_restore", ["--file", "/dev/null", str(archive_path)], settings_dict)
 
 
 def _system_schema(name):
@@ -202,8 +204,9 @@ def take_backup(
     exactly what that transaction sees; ``lock_wait_timeout_ms`` then bounds pg_dump's wait for
     its table locks, which that transaction may be what holds up. The archive and manifest are
     readable by their owner only, in a directory only it can enter; the manifest carries an HMAC
-    when LEDGERFLOW_BACKUP_KEY is set. Returns a ``Backup``; raises ``RecoveryError`` (and leaves no
-    archive or partial file behind) when anything fails.
+    when LEDGERFLOW_BACKUP_KEY is set. Returns a ``Backup``; raises ``RecoveryError`` or the
+    client tools' ``ClientToolError`` (and leaves no archive or partial file behind) when
+    anything fails.
     """
     settings_dict = settings_dict or connections[using].settings_dict
     target = describe_target(settings_dict)
@@ -221,7 +224,7 @@ def take_backup(
     _private_directory(directory)
     _remove_stale_partials(directory)
 
-    with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
+    with clienttools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if snapshot:
             cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
@@ -230,8 +233,8 @@ def take_backup(
             cursor.execute("SELECT pg_export_snapshot()")
             dump_snapshot = cursor.fetchone()[0]
         version_num = server_version_num(cursor)
-        major, dump_version = pgtools.client_version("pg_dump", version_num)
-        pgtools.check_versions_match("pg_dump", major, dump_version, version_num, target)
+        major, dump_version = clienttools.client_version("pg_dump", version_num)
+        clienttools.check_versions_match("pg_dump", major, dump_version, version_num, target)
         if tables:
             scope = "tables"
             wanted = [_qualified(name) for name in tables]
@@ -274,11 +277,11 @@ def take_backup(
                 os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
             )
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            pgtools.run_client(
+            clienttools.run_client(
                 "pg_dump", args, settings_dict, check_against_server_version=version_num
             )
             os.fsync(held.fileno())
-        except (RecoveryError, OSError) as exc:
+        except (OperatorError, OSError) as exc:
             if held:
                 held.close()
             _discard(partial_path)
@@ -315,7 +318,7 @@ def take_backup(
         _write_private(partial_manifest, (json.dumps(manifest, indent=2) + "\n").encode())
         partial_path.rename(archive_path)
         partial_manifest.rename(manifest_path)
-    except (RecoveryError, OSError) as exc:
+    except (OperatorError, OSError) as exc:
         _discard(partial_path, partial_manifest, archive_path)
         if isinstance(exc, OSError):
             raise RecoveryError(_write_failure(directory, exc)) from None

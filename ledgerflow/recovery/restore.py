@@ -13,10 +13,13 @@ from dataclasses import dataclass
 
 import psycopg
 
+from ledgerflow.db import clienttools
+from ledgerflow.db.errors import OperatorError, is_lock_timeout
+from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating import lock
 from ledgerflow.migrating.history import read_history
-from ledgerflow.recovery import RecoveryError, lock_timeout_ms, pgtools
+from ledgerflow.recovery import RecoveryError, lock_timeout_ms
 from ledgerflow.recovery.backup import (
     data_tables,
     read_verified_manifest,
@@ -63,21 +66,21 @@ def restore_archive(
     touched when ``confirm`` equals its name; the archive's objects then replace their namesakes,
     after a backup of what the database holds, with writes to the replaced tables held from
     before that backup to the commit (``lock_timeout`` seconds at most to take the locks).
-    The transaction also holds ``migrate``'s advisory lock. Raises ``RecoveryError`` with the
-    database unchanged for a bad or unauthenticated archive, a version mismatch, a missing
-    confirmation, a migration in progress, locks not granted, or a result that does not match
-    the manifest.
+    The transaction also holds ``migrate``'s advisory lock. Raises ``RecoveryError`` (or the
+    client tools' ``ClientToolError``) with the database unchanged for a bad or unauthenticated
+    archive, a version mismatch, a missing confirmation, a migration in progress, locks not
+    granted, or a result that does not match the manifest.
     """
     timeout_ms = lock_timeout_ms(lock_timeout)
     manifest = read_verified_manifest(archive_path, allow_unauthenticated=allow_unauthenticated)
     target = describe_target(settings_dict)
-    with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
+    with clienttools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
         version_num = server_version_num(cursor)
         existing_tables = user_tables(cursor)
         existing_types = user_types(cursor)
         current_state = list(read_history(cursor).applied_keys)
-    major, restore_version = pgtools.client_version("pg_restore", version_num)
-    pgtools.check_versions_match("pg_restore", major, restore_version, version_num, target)
+    major, restore_version = clienttools.client_version("pg_restore", version_num)
+    clienttools.check_versions_match("pg_restore", major, restore_version, version_num, target)
     verify_archive_readable(archive_path, settings_dict, data_tables(manifest))
 
     not_empty = bool(existing_tables or existing_types)
@@ -100,12 +103,12 @@ def restore_archive(
         )
 
     replaced = [name for name in existing_tables if name in manifest["tables"]]
-    with pgtools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
+    with clienttools.connect(settings_dict, autocommit=True) as conn, conn.cursor() as cursor:
         cursor.execute("BEGIN")
         # The transaction sits idle while pg_dump writes the pre-restore backup.
         cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         _exclude_migrations(conn, cursor, target)
-        _hold_writes(cursor, replaced, lock_timeout, timeout_ms, target)
+        _hold_writes(cursor, replaced, lock_timeout, target)
         previous_backup = None
         try:
             if not_empty and any(has_rows(cursor, name) for name in existing_tables):
@@ -124,7 +127,7 @@ def restore_archive(
             _apply_archive(cursor, archive_path, settings_dict, version_num, clean=not_empty)
             counts, state = _verify(cursor, manifest, target)
             cursor.execute("COMMIT")
-        except (RecoveryError, psycopg.Error) as exc:
+        except (OperatorError, psycopg.Error) as exc:
             reason = str(exc).strip()
             if isinstance(exc, psycopg.Error):
                 reason = f"PostgreSQL refused a statement: {(reason.splitlines() or [exc])[0]}"
@@ -156,21 +159,23 @@ def _exclude_migrations(conn, cursor, target):
         )
 
 
-def _hold_writes(cursor, tables, lock_timeout, lock_timeout_ms, target):
+def _hold_writes(cursor, tables, lock_timeout, target):
     """Lock ``tables`` in SHARE mode for the rest of the transaction: writers wait, readers and
     pg_dump (ACCESS SHARE) do not, until the restore drops the tables."""
     if not tables:
         return
     # Waiting behind a long query would queue every service write behind this lock.
-    cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout_ms}ms'")
+    set_lock_timeout(cursor, lock_timeout)
     try:
         cursor.execute(f"LOCK TABLE {', '.join(map(quote_qualified, tables))} IN SHARE MODE")
-    except psycopg.errors.LockNotAvailable:
+    except psycopg.Error as exc:
+        if not is_lock_timeout(exc):
+            raise
         raise RecoveryError(
             f"could not lock the tables of {target} within {lock_timeout:g} s: other sessions "
             "hold them. Nothing was changed; retry when they are idle or raise --lock-timeout."
         ) from None
-    cursor.execute("SET LOCAL lock_timeout = 0")
+    set_lock_timeout(cursor, 0)
 
 
 def _apply_archive(cursor, archive_path, settings_dict, server_version_num, *, clean):
@@ -179,7 +184,7 @@ def _apply_archive(cursor, archive_path, settings_dict, server_version_num, *, c
     args = ["--no-owner", "--no-privileges", "--file=-"]
     if clean:
         args += ["--clean", "--if-exists"]
-    with pgtools.client_output(
+    with clienttools.client_output(
         "pg_restore", [*args, str(archive_path)], settings_dict, server_version_num
     ) as script:
         _execute_script(cursor, script)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import DatabaseError, OperationalError, transaction
 
+from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.db.urls import describe_target
 from ledgerflow.migrating.executor import SafeMigrationExecutor
 from ledgerflow.migrating.history import read_history
@@ -46,10 +47,10 @@ def _refusal(plan):
     return "\n".join(lines)
 
 
-def _lock_touched_tables(connection, plan, lock_timeout_ms):
+def _lock_touched_tables(connection, plan, seconds):
     with connection.cursor() as cursor:
         # Waiting behind a long query would queue every service write behind this lock.
-        cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout_ms}ms'")
+        set_lock_timeout(cursor, seconds)
         names = [name for name in plan.tables_touched() if table_exists(cursor, name)]
         if names:
             # SHARE blocks writers but lets pg_dump (ACCESS SHARE) read during the backup.
@@ -103,7 +104,7 @@ def rollback(
     ``write`` receives the printed plan and progress. Raises ``RecoveryError`` for a refused or
     impossible rollback; nothing has changed then.
     """
-    timeout_ms = lock_timeout_ms(lock_timeout)
+    lock_timeout_ms(lock_timeout)  # a bad --lock-timeout is refused before anything is read
     # The session holds the lock migrate takes, so a rollback and a deploy never interleave.
     with migration_session(using, report=write, lock_timeout=lock_timeout) as session:
         connection = session.connection
@@ -122,7 +123,7 @@ def rollback(
         with context:
             if not dry_run and atomic:
                 try:
-                    _lock_touched_tables(connection, plan, timeout_ms)
+                    _lock_touched_tables(connection, plan, lock_timeout)
                 except OperationalError as exc:
                     raise RecoveryError(
                         f"could not lock {', '.join(plan.tables_touched())} within "

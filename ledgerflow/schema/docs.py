@@ -6,20 +6,17 @@ change shows up in review as readable docs and SQL; the tests regenerate them an
 committed copies are stale.
 """
 
-import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
 from ledgerflow.contract import document as contract_document
+from ledgerflow.db import clienttools
+from ledgerflow.db.errors import ClientToolError
 from ledgerflow.db.introspection import TRIGGER_STATES
-from ledgerflow.recovery import RecoveryError
-from ledgerflow.recovery.pgtools import client_path
 from ledgerflow.schema import descriptions, expected
-from ledgerflow.schema.scratch import psycopg_params
 from ledgerflow.schema.states import SQLX_VERSION
 
 DOCS_PATH = Path("docs") / "schema.md"
@@ -85,39 +82,25 @@ def generate_all(using="default"):
     )
 
 
-def pg_dump_path(server_version_num):
-    """The same pg_dump that backups use for a server of that version."""
-    try:
-        return client_path("pg_dump", server_version_num)
-    except RecoveryError as exc:
-        raise SchemaDocsError(str(exc)) from None
-
-
 def dump(connection):
-    """``pg_dump --schema-only`` of the connection's database, normalised to be stable."""
-    params = psycopg_params(connection.settings_dict)
-    env = {**os.environ}
-    for key, variable in (
-        ("host", "PGHOST"),
-        ("port", "PGPORT"),
-        ("user", "PGUSER"),
-        ("password", "PGPASSWORD"),
-    ):
-        if key in params:
-            env[variable] = str(params[key])
-    command = [
-        pg_dump_path(connection.pg_version),
+    """``pg_dump --schema-only`` of the connection's database, normalised to be stable; run by
+    the client tools, so it is the same pg_dump that backups use for a server of that version."""
+    args = [
         "--schema-only",
         "--no-owner",
         "--no-privileges",
         "--no-tablespaces",
         "--exclude-table=django_migrations",
-        "--dbname",
-        params["dbname"],
     ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SchemaDocsError(f"pg_dump failed ({result.returncode}): {result.stderr.strip()}")
+    try:
+        result = clienttools.run_client(
+            "pg_dump",
+            args,
+            connection.settings_dict,
+            check_against_server_version=connection.pg_version,
+        )
+    except ClientToolError as exc:
+        raise SchemaDocsError(str(exc)) from None
     return normalise_dump(result.stdout)
 
 

@@ -18,13 +18,14 @@ from ledgerflow.db.introspection import (
     sequence_positions,
 )
 from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.migrating.history import read_history
 from ledgerflow.roles.services import table_grants
 from ledgerflow.schema import expected
 
 # A running migration holds ACCESS EXCLUSIVE locks; a drift check (a readiness probe, say) must
 # fail fast behind one instead of queueing every later reader of those tables behind itself.
-SET_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '2s'"
+DRIFT_LOCK_TIMEOUT = 2.0
 
 
 def detect_drift(connection, notes=None):
@@ -108,7 +109,7 @@ def read_only_snapshot(connection):
         with connection.transaction(), connection.cursor() as cursor:
             if fresh:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cursor.execute(SET_LOCK_TIMEOUT)
+                set_lock_timeout(cursor, DRIFT_LOCK_TIMEOUT)
             yield cursor
         return
     from django.db import transaction
@@ -119,7 +120,7 @@ def read_only_snapshot(connection):
         return
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        cursor.execute(SET_LOCK_TIMEOUT)
+        set_lock_timeout(cursor, DRIFT_LOCK_TIMEOUT)
         yield cursor
 
 

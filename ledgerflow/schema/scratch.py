@@ -4,13 +4,13 @@ Used only to *generate* the expected schema and the docs (``manage.py schema_doc
 drift checks or takeovers, which must work where creating databases is not allowed.
 """
 
-import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import psycopg
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
+from ledgerflow.db.scratch import scratch_database
 from ledgerflow.db.tables import PROJECT_APPS
 from ledgerflow.db.urls import psycopg_params
 from ledgerflow.migrating.history import read_history
@@ -25,27 +25,25 @@ class ScratchDatabaseError(Exception):
 def scratch_connection(using="default"):
     """A Django connection to a new, empty database beside ``using``'s; dropped afterwards."""
     base = connections[using].settings_dict
-    name = f"lf_schema_scratch_{uuid.uuid4().hex[:12]}"
-    admin = psycopg_params(base)
-    try:
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        raise ScratchDatabaseError(
-            f"cannot create a scratch database on the server of {base['NAME']!r} ({exc}). "
-            "Generating the expected schema needs a role allowed to CREATE DATABASE."
-        ) from exc
-    alias = f"schema_scratch_{name}"
-    options = {key: value for key, value in base.get("OPTIONS", {}).items() if key != "pool"}
-    connections.settings[alias] = {**base, "NAME": name, "OPTIONS": options, "CONN_MAX_AGE": 0}
-    try:
-        yield connections[alias]
-    finally:
-        connections[alias].close()
-        del connections[alias]
-        del connections.settings[alias]
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with ExitStack() as stack:
+        try:
+            name = stack.enter_context(
+                scratch_database(psycopg_params(base), prefix="lf_schema_scratch")
+            )
+        except psycopg.Error as exc:
+            raise ScratchDatabaseError(
+                f"cannot create a scratch database on the server of {base['NAME']!r} ({exc}). "
+                "Generating the expected schema needs a role allowed to CREATE DATABASE."
+            ) from exc
+        alias = f"schema_scratch_{name}"
+        options = {key: value for key, value in base.get("OPTIONS", {}).items() if key != "pool"}
+        connections.settings[alias] = {**base, "NAME": name, "OPTIONS": options, "CONN_MAX_AGE": 0}
+        try:
+            yield connections[alias]
+        finally:
+            connections[alias].close()
+            del connections[alias]
+            del connections.settings[alias]
 
 
 def migrate_to_state(connection, state):

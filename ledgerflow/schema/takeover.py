@@ -20,6 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
 from ledgerflow.db.introspection import compare_snapshots, schema_snapshot
+from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.migrating import checksums, ledger
 from ledgerflow.migrating.history import code_loader, read_history
 from ledgerflow.schema import expected
@@ -34,7 +35,7 @@ EXIT_DIFFERS = 1
 EXIT_REFUSED = 2
 # pg_advisory_xact_lock key: two takeovers of one database must not record twice.
 TAKEOVER_LOCK_KEY = 0x4C46_5441_4B45  # "LFTAKE"
-FIX_LOCK_TIMEOUT = "5s"
+FIX_LOCK_TIMEOUT = 5.0
 
 
 class TakeoverRefused(Exception):
@@ -201,7 +202,8 @@ def apply_safe_fixes(connection, differences):
         )
     applied = []
     with connection.cursor() as cursor:
-        cursor.execute(f"SET lock_timeout = '{FIX_LOCK_TIMEOUT}'")
+        # For the session: the fixes run outside a transaction, one statement at a time.
+        set_lock_timeout(cursor, FIX_LOCK_TIMEOUT, local=False)
         try:
             for difference in differences:
                 try:
@@ -216,15 +218,6 @@ def apply_safe_fixes(connection, differences):
         finally:
             cursor.execute("RESET lock_timeout")
     return applied
-
-
-def record_applied(connection, app_label, name):
-    """Record one migration as applied without running it.
-
-    The single place where the takeover records migrations in ``django_migrations``; their
-    checksums follow once the ledger table exists (see ``adopt``).
-    """
-    MigrationRecorder(connection).record_applied(app_label, name)
 
 
 def adopt(connection, applied_fixes=()):
@@ -245,9 +238,12 @@ def adopt(connection, applied_fixes=()):
                 + "; ".join(str(d) for d in inspection.differences),
                 exit_code=EXIT_DIFFERS,
             )
-        MigrationRecorder(connection).ensure_schema()
+        # The baseline is recorded as applied without running it (sqlx built it); the
+        # checksums follow once the ledger table exists, below.
+        recorder = MigrationRecorder(connection)
+        recorder.ensure_schema()
         for app_label, name in SQLX_BASELINE:
-            record_applied(connection, app_label, name)
+            recorder.record_applied(app_label, name)
 
         graph = code_loader().graph
         target = takeover_migration(graph)

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from ledgerflow.health.logs import JsonFormatter, TextFormatter
-from ledgerflow.health.masking import mask_secrets
+from ledgerflow.observability.logs import JsonFormatter, TextFormatter
+from ledgerflow.observability.masking import mask_secrets
 from tests.support.databases import manage
 
 SECRET = "Sup3r-s3cret"
@@ -186,7 +186,7 @@ def test_a_debug_error_page_masks_passwords_in_dicts_lists_and_exceptions(
 ):
     from django.views.debug import technical_500_response
 
-    from ledgerflow.health import masking
+    from ledgerflow.observability import masking
 
     settings.DEBUG = True
     monkeypatch.setattr(masking, "configured_passwords", lambda: [CONFIGURED])

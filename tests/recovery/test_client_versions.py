@@ -4,7 +4,8 @@ import stat
 
 import pytest
 
-from ledgerflow.recovery import RecoveryError, pgtools
+from ledgerflow.db import clienttools
+from ledgerflow.db.errors import ClientToolError
 from tests.support.databases import connect
 
 
@@ -22,7 +23,7 @@ def installed(tmp_path, monkeypatch, settings):
     and one under a Debian-style <root>/<major>/bin each; returns their paths by version."""
     settings.LEDGERFLOW_PG_BIN_DIR = ""
     root = tmp_path / "lib-postgresql"
-    monkeypatch.setattr(pgtools, "SYSTEM_BIN_ROOT", root)
+    monkeypatch.setattr(clienttools, "SYSTEM_BIN_ROOT", root)
 
     def install(on_path, *debian_versions):
         paths = {on_path: _fake_client(tmp_path / "path-bin", "pg_dump", on_path)}
@@ -38,28 +39,28 @@ def installed(tmp_path, monkeypatch, settings):
 def test_client_of_the_servers_major_is_chosen_over_newer_ones(installed):
     paths = installed("17.2", "15.14", "16.8", "17.2")
 
-    assert pgtools.client_path("pg_dump", 160004) == paths["16.8"]
-    assert pgtools.client_version("pg_dump", 160004) == (16, "pg_dump (PostgreSQL) 16.8")
+    assert clienttools.client_path("pg_dump", 160004) == paths["16.8"]
+    assert clienttools.client_version("pg_dump", 160004) == (16, "pg_dump (PostgreSQL) 16.8")
 
 
 def test_oldest_newer_client_is_chosen_when_none_has_the_servers_major(installed):
     paths = installed("17.2", "15.14", "18.1")
 
-    assert pgtools.client_path("pg_dump", 140011) == paths["15.14"]
-    assert pgtools.client_path("pg_dump", 170000) == paths["17.2"]
+    assert clienttools.client_path("pg_dump", 140011) == paths["15.14"]
+    assert clienttools.client_path("pg_dump", 170000) == paths["17.2"]
 
 
 def test_path_client_is_kept_when_no_server_version_is_given(installed):
     paths = installed("15.14", "17.2")
 
-    assert pgtools.client_path("pg_dump") == paths["15.14"]
+    assert clienttools.client_path("pg_dump") == paths["15.14"]
 
 
 def test_server_newer_than_every_client_is_refused_naming_the_major_needed(installed):
     paths = installed("15.14", "16.8")
 
-    with pytest.raises(RecoveryError) as error:
-        pgtools.client_path("pg_dump", 180004)
+    with pytest.raises(ClientToolError) as error:
+        clienttools.client_path("pg_dump", 180004)
 
     assert str(error.value) == (
         "the server runs PostgreSQL 18, which needs pg_dump 18 or newer; the installed ones are "
@@ -70,9 +71,11 @@ def test_server_newer_than_every_client_is_refused_naming_the_major_needed(insta
 
 
 def test_newer_client_passes_the_version_check_and_an_older_one_does_not():
-    pgtools.check_versions_match("pg_dump", 16, "pg_dump (PostgreSQL) 16.8", 150004, "db x")
-    with pytest.raises(RecoveryError) as error:
-        pgtools.check_versions_match("pg_dump", 15, "pg_dump (PostgreSQL) 15.14", 170002, "db x")
+    clienttools.check_versions_match("pg_dump", 16, "pg_dump (PostgreSQL) 16.8", 150004, "db x")
+    with pytest.raises(ClientToolError) as error:
+        clienttools.check_versions_match(
+            "pg_dump", 15, "pg_dump (PostgreSQL) 15.14", 170002, "db x"
+        )
 
     assert "must be 17 or newer" in str(error.value)
     assert "Nothing was changed" in str(error.value)
@@ -84,8 +87,8 @@ def test_backup_without_a_new_enough_pg_dump_is_refused_and_writes_nothing(
     with connect(seeded_db) as conn:
         server_version_num = conn.info.server_version
     try:
-        pgtools.client_path("pg_dump", server_version_num)
-    except RecoveryError:
+        clienttools.client_path("pg_dump", server_version_num)
+    except ClientToolError:
         pass  # the version matrix starts servers newer than every installed pg_dump
     else:
         pytest.skip("a pg_dump of the test server's major or newer is installed")

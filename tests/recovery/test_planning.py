@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import Account
-from ledgerflow.recovery import RecoveryError
-from ledgerflow.recovery.pgtools import check_versions_match
+from ledgerflow.db.clienttools import check_versions_match
+from ledgerflow.db.errors import ClientToolError
 from ledgerflow.recovery.planning.losses import losses_of_sql
 from orders.models import Order
 
@@ -68,7 +68,7 @@ def test_drop_of_an_empty_table_is_lossless(db):
 
 
 def test_version_check_names_both_versions_and_the_fix():
-    with pytest.raises(RecoveryError) as error:
+    with pytest.raises(ClientToolError) as error:
         check_versions_match("pg_restore", 14, "pg_restore (PostgreSQL) 14.11", 150020, "db x")
 
     assert "pg_restore (PostgreSQL) 14.11" in str(error.value)

@@ -7,27 +7,25 @@ their own, apart from pytest-django's test database.
 import os
 import subprocess
 import sys
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 from django.conf import settings
 
+from ledgerflow.db import scratch as db_scratch
+from ledgerflow.db.urls import psycopg_params
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LEGACY_SCHEMA_SQL = REPO_ROOT / "tests" / "contract" / "legacy_schema.sql"
 
 
 def server_conninfo(dbname):
-    """psycopg connection arguments for ``dbname`` on the server the test settings point at."""
-    db = settings.DATABASES["default"]
-    params = {"dbname": dbname, "user": db.get("USER") or None, "host": db.get("HOST") or None}
-    if db.get("PORT"):
-        params["port"] = db["PORT"]
-    if db.get("PASSWORD"):
-        params["password"] = db["PASSWORD"]
-    return {key: value for key, value in params.items() if value is not None}
+    """psycopg connection arguments for ``dbname`` on the server the test settings point at.
+
+    Without the URL's options: the tests' own sessions must not carry the project's
+    application_name, by which they find (and end) the sessions of a child ``manage.py``."""
+    return psycopg_params({**settings.DATABASES["default"], "OPTIONS": {}}, dbname=dbname)
 
 
 def database_url(dbname):
@@ -45,17 +43,9 @@ def connect(dbname, **kwargs):
     return psycopg.connect(**server_conninfo(dbname), **kwargs)
 
 
-@contextmanager
 def scratch_database(prefix="lf_scratch"):
-    """An empty database for the duration of the block; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with connect("postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with connect("postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """An empty database on the test server for the duration of the block; dropped afterwards."""
+    return db_scratch.scratch_database(server_conninfo("postgres"), prefix=prefix)
 
 
 def load_legacy_schema(dbname):

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ledgerflow.recovery import RecoveryError
+from ledgerflow.db.errors import OperatorError
 from ledgerflow.recovery.backup import SIGNATURE_FIELD, take_backup
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             result = take_backup(
                 tables=options["tables"], reason=options["reason"], directory=options["directory"]
             )
-        except RecoveryError as exc:
+        except OperatorError as exc:
             raise CommandError(str(exc)) from None
         manifest = result.manifest
         if options["json"]:

@@ -2,7 +2,7 @@
 
 from django.core.management.commands import diffsettings
 
-from ledgerflow.health.masking import mask_secrets
+from ledgerflow.observability.masking import mask_secrets
 
 
 class Command(diffsettings.Command):

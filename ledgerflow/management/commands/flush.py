@@ -13,7 +13,8 @@ from django.core.management.base import CommandError
 from django.core.management.commands import flush as django_flush
 from django.db import OperationalError, connections, transaction
 
-from ledgerflow.recovery import RecoveryError
+from ledgerflow.db.errors import OperatorError
+from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.recovery.backup import take_backup
 from ledgerflow.recovery.state import has_rows, row_count
 
@@ -57,7 +58,7 @@ class Command(django_flush.Command):
         try:
             with transaction.atomic(using=options["database"]):
                 with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+                    set_lock_timeout(cursor, LOCK_TIMEOUT_SECONDS)
                     if tables:
                         # SHARE stops writes until the tables are emptied but lets pg_dump read.
                         names = ", ".join(connection.ops.quote_name(name) for name in tables)
@@ -80,7 +81,7 @@ class Command(django_flush.Command):
                     )
                     self.stdout.write(f"Backup verified: {backup.archive_path}")
                 super().handle(**options)
-        except RecoveryError as exc:
+        except OperatorError as exc:
             raise CommandError(f"Backup before flush failed; nothing was deleted: {exc}") from None
         except OperationalError as exc:
             raise CommandError(

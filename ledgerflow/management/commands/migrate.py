@@ -80,12 +80,12 @@ class Command(django_migrate.Command):
             super().handle(*args, **options)
 
     def _backup(self, database):
-        from ledgerflow.recovery import RecoveryError
+        from ledgerflow.db.errors import OperatorError
         from ledgerflow.recovery.backup import take_backup
 
         try:
             backup = take_backup(reason="pre-migrate", using=database)
-        except RecoveryError as exc:
+        except OperatorError as exc:
             raise CommandError(
                 f"Backup before migrating failed; nothing was applied: {exc}"
             ) from None

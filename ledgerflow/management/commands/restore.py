@@ -5,9 +5,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from ledgerflow.db.errors import OperatorError
 from ledgerflow.db.urls import database_config
 from ledgerflow.migrating.connection import use_direct_connection
-from ledgerflow.recovery import RecoveryError
 from ledgerflow.recovery.backup import SIGNATURE_FIELD
 from ledgerflow.recovery.restore import restore_archive
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
                 allow_unauthenticated=options["allow_unauthenticated"],
                 lock_timeout=options["lock_timeout"],
             )
-        except RecoveryError as exc:
+        except OperatorError as exc:
             raise CommandError(str(exc)) from None
         if result.previous_backup:
             self.stdout.write(

@@ -5,7 +5,7 @@ rollback APP MIGRATION | rollback APP zero | rollback --steps N | rollback --to-
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ledgerflow.recovery import RecoveryError
+from ledgerflow.db.errors import OperatorError
 from ledgerflow.recovery.planning import (
     migrations_for_steps,
     migrations_to_state,
@@ -84,5 +84,5 @@ class Command(BaseCommand):
                 write=self.stdout.write,
                 lock_timeout=options["lock_timeout"],
             )
-        except RecoveryError as exc:
+        except OperatorError as exc:
             raise CommandError(str(exc)) from None

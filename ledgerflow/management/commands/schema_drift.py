@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from ledgerflow.db.urls import database_config, describe_target, psycopg_params
-from ledgerflow.health.masking import MASK, mask_secrets
+from ledgerflow.observability.masking import MASK, mask_secrets
 from ledgerflow.schema.drift import compare_databases, detect_drift
 
 EXIT_DRIFT = 1

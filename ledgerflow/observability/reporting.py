@@ -3,7 +3,7 @@
 from django.views import debug
 from django.views.debug import SafeExceptionReporterFilter
 
-from ledgerflow.health.masking import mask_secrets
+from ledgerflow.observability.masking import mask_secrets
 
 
 class _Shown:

@@ -10,7 +10,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from ledgerflow.health.masking import MASK, mask_secrets
+from ledgerflow.observability.masking import MASK, mask_secrets
 
 # Values under such keys (a settings dump's PASSWORD, an API token) are never rendered.
 _SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|API_?KEY|SIGNATURE", re.IGNORECASE)

@@ -1,5 +1,8 @@
 """Running ``pg_dump``/``pg_restore`` against a Django database, with the versions checked.
 
+Backups, restores and the generated schema docs run them through here; every failure is a
+``ClientToolError`` whose message names the fix.
+
 A client older than the server cannot read its catalogs: it is refused up front with the fix
 named, never half-way through. Among several installed clients the server's own major is chosen,
 else the oldest newer one (a newer pg_dump also writes archives an older pg_restore cannot read).
@@ -19,8 +22,8 @@ import tempfile
 from django.conf import settings
 
 from ledgerflow.db.embedded import SYSTEM_BIN_ROOT
-from ledgerflow.db.urls import describe_target
-from ledgerflow.recovery import RecoveryError
+from ledgerflow.db.errors import ClientToolError
+from ledgerflow.db.urls import describe_target, psycopg_params
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 _PR_SET_PDEATHSIG = 1
@@ -62,7 +65,7 @@ def client_path(program, server_version_num=None):
     )
     if not candidates:
         where = f"LEDGERFLOW_PG_BIN_DIR ({bin_dir})" if bin_dir else f"PATH or {SYSTEM_BIN_ROOT}"
-        raise RecoveryError(
+        raise ClientToolError(
             f"{program} was not found on {where}. Install the PostgreSQL client tools of the "
             "server's major version (Debian: apt-get install postgresql-client-15) or set "
             "LEDGERFLOW_PG_BIN_DIR to the directory holding them."
@@ -76,7 +79,7 @@ def client_path(program, server_version_num=None):
     usable = [path for client_major, path in found if client_major >= major]
     if not usable:
         have = ", ".join(f"{path} ({client_major})" for client_major, path in found)
-        raise RecoveryError(
+        raise ClientToolError(
             f"the server runs PostgreSQL {major}, which needs {program} {major} or newer; the "
             f"installed ones are older: {have}. Nothing was changed. Install "
             f"postgresql-client-{major} (Debian: from the PostgreSQL apt repository) or set "
@@ -97,7 +100,7 @@ def _reported_version(path, _mtime_ns, _size):
     output = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     match = _VERSION.search(output.stdout)
     if output.returncode != 0 or not match:
-        raise RecoveryError(
+        raise ClientToolError(
             f"{path} --version did not report a PostgreSQL version: {output.stdout!r}"
         )
     return int(match.group(1)), output.stdout.strip()
@@ -118,7 +121,7 @@ def check_versions_match(program, client_major, client_text, server_version_num,
     and the fix. A newer client works; ``client_path`` prefers the server's own major."""
     major = server_major(server_version_num)
     if client_major < major:
-        raise RecoveryError(
+        raise ClientToolError(
             f"{program} is {client_text} but the server of {target} runs PostgreSQL {major}. "
             f"The client's major version must be {major} or newer: install "
             f"postgresql-client-{major} and point LEDGERFLOW_PG_BIN_DIR at its bin directory "
@@ -148,7 +151,7 @@ def libpq_environment(settings_dict):
 
 
 def run_client(program, args, settings_dict, *, check_against_server_version=None):
-    """Run a PostgreSQL client program; raise ``RecoveryError`` with its stderr on failure."""
+    """Run a PostgreSQL client program; raise ``ClientToolError`` with its stderr on failure."""
     path = client_path(program, check_against_server_version)
     if check_against_server_version is not None:
         major, text = _version_of(path)
@@ -164,7 +167,7 @@ def run_client(program, args, settings_dict, *, check_against_server_version=Non
         preexec_fn=_dies_with_parent(),
     )
     if result.returncode != 0:
-        raise RecoveryError(
+        raise ClientToolError(
             _client_failure(program, result.returncode, result.stderr, settings_dict)
         )
     return result
@@ -184,7 +187,7 @@ def _client_failure(program, returncode, stderr, settings_dict):
 @contextlib.contextmanager
 def client_output(program, args, settings_dict, server_version_num=None):
     """Run a PostgreSQL client program (the one ``client_path`` chooses for the server) and
-    yield its standard output (a binary file) to read to the end; raise ``RecoveryError`` with
+    yield its standard output (a binary file) to read to the end; raise ``ClientToolError`` with
     its stderr when it fails. The program is killed when the block raises, or when this process
     dies."""
     with tempfile.TemporaryFile() as errors:
@@ -206,33 +209,24 @@ def client_output(program, args, settings_dict, server_version_num=None):
         if returncode != 0:
             errors.seek(0)
             stderr = errors.read().decode(errors="replace")
-            raise RecoveryError(_client_failure(program, returncode, stderr, settings_dict))
+            raise ClientToolError(_client_failure(program, returncode, stderr, settings_dict))
 
 
 def connect(settings_dict, **kwargs):
     """A psycopg connection of its own to ``settings_dict``'s database (not Django's)."""
     import psycopg
 
-    params = {
-        "dbname": settings_dict.get("NAME"),
-        "host": settings_dict.get("HOST") or None,
-        "port": settings_dict.get("PORT") or None,
-        "user": settings_dict.get("USER") or None,
-        "password": settings_dict.get("PASSWORD") or None,
-        "sslmode": settings_dict.get("OPTIONS", {}).get("sslmode"),
-        "connect_timeout": settings_dict.get("OPTIONS", {}).get("connect_timeout", 10),
-        "application_name": "ledgerflow-recovery",
-    }
-    params = {key: value for key, value in params.items() if value is not None}
+    params = {"connect_timeout": 10, **psycopg_params(settings_dict)}
+    params["application_name"] = "ledgerflow-recovery"
     try:
         return psycopg.connect(**params, **kwargs)
     except psycopg.ProgrammingError as exc:  # a malformed option, e.g. ?connect_timeout=abc
-        raise RecoveryError(
+        raise ClientToolError(
             f"cannot connect to {describe_target(settings_dict)}: {exc}. Fix that option in "
             "DATABASE_URL (or --database-url). Nothing was changed."
         ) from None
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RecoveryError(
+        raise ClientToolError(
             f"cannot connect to {describe_target(settings_dict)}: {reason}"
         ) from None
