@@ -13,7 +13,15 @@ from tests.migrating.support import (
     start_manage,
     wait_until,
 )
-from tests.support.databases import connect, database_url, manage, scratch_database
+from tests.support.databases import (
+    connect,
+    database_url,
+    manage,
+    migrated_database,
+    scratch_database,
+)
+
+pytestmark = pytest.mark.process
 
 
 def one_paragraph(result):
@@ -91,8 +99,7 @@ class Migration(migrations.Migration):
     ]
 """,
     )
-    with scratch_database() as db:
-        manage("migrate", "--no-input", database_url_value=database_url(db))
+    with migrated_database() as db:
         # Given a migrate in the middle of a migration,
         child = start_manage(db, "migrate", "--no-input", "--no-preflight", env=orders.env())
         assert wait_until(
@@ -126,9 +133,7 @@ class Migration(migrations.Migration):
     ],
 )
 def test_a_foreign_bookkeeping_table_is_named_in_one_paragraph(table, migrated_first, missing):
-    with scratch_database() as db:
-        if migrated_first:
-            manage("migrate", "--no-input", database_url_value=database_url(db))
+    with (migrated_database if migrated_first else scratch_database)() as db:
         with connect(db, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
             conn.execute(f"CREATE TABLE {table} (id serial PRIMARY KEY, version text)")

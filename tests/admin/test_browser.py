@@ -19,6 +19,8 @@ from tests.factories import (
     StaffUserFactory,
 )
 
+pytestmark = pytest.mark.process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts"
 CHROMIUM = Path(os.environ.get("LEDGERFLOW_CHROMIUM", "/usr/bin/chromium"))

@@ -10,6 +10,8 @@ import pytest
 
 from tests.support.databases import REPO_ROOT, manage
 
+pytestmark = pytest.mark.process
+
 SECRET = "s3cr3t-pa55"
 PROBE = """
 import json, django

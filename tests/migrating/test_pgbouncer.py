@@ -20,9 +20,12 @@ from tests.support.databases import database_url, manage, scratch_database, serv
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(PGBOUNCER), reason="pgbouncer is not installed (.ci/run installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not os.path.exists(PGBOUNCER), reason="pgbouncer is not installed (.ci/run installs it)"
+    ),
+    pytest.mark.process,
+]
 
 
 def _free_port():
