@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install migrate test test-matrix lint format showmigrations runserver embedded-stop clean
+.PHONY: help install migrate test test-fast test-matrix lint format showmigrations runserver embedded-stop clean
 
 help:  ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -29,9 +29,16 @@ showmigrations: $(STAMP)  ## Show applied and pending migrations
 runserver: $(STAMP)  ## Run the admin locally
 	LEDGERFLOW_ENV=$${LEDGERFLOW_ENV:-development} $(BIN)/python manage.py runserver
 
-test: $(STAMP)  ## Lint, then run the whole test suite against real PostgreSQL
+# Workers for pytest-xdist: most of a test's time is spent waiting on PostgreSQL and on child
+# processes, so more workers than cores still pays; each worker has its own test database.
+TEST_WORKERS ?= 4
+
+test: $(STAMP)  ## Lint, then run the whole test suite against real PostgreSQL, in parallel
 	$(MAKE) --no-print-directory lint
-	LEDGERFLOW_ENV=test $(BIN)/pytest
+	LEDGERFLOW_ENV=test $(BIN)/pytest -n $(TEST_WORKERS)
+
+test-fast: $(STAMP)  ## Only the tests that start no process and create no database
+	LEDGERFLOW_ENV=test $(BIN)/pytest -m "not process" -n $(TEST_WORKERS)
 
 test-matrix: $(STAMP)  ## Schema-level tests on PostgreSQL 14 to 18 (and 13 refused); see .ci/pg-matrix
 	$(BIN)/python .ci/pg-matrix $(MAJORS)

@@ -2,6 +2,7 @@
 connection, a django_migrations table that cannot be created, a table of someone else's."""
 
 import subprocess
+import uuid
 
 import pytest
 
@@ -13,7 +14,15 @@ from tests.migrating.support import (
     start_manage,
     wait_until,
 )
-from tests.support.databases import connect, database_url, manage, scratch_database
+from tests.support.databases import (
+    connect,
+    database_url,
+    manage,
+    migrated_database,
+    scratch_database,
+)
+
+pytestmark = pytest.mark.process
 
 
 def one_paragraph(result):
@@ -58,15 +67,15 @@ def test_a_connection_lost_mid_run_is_not_reported_as_a_connect_failure():
 
 
 def test_a_django_migrations_table_that_cannot_be_created_is_one_paragraph():
+    role = f"lf_cannot_create_{uuid.uuid4().hex[:8]}"  # roles are cluster-wide: one per run
     with scratch_database() as db, connect("postgres", autocommit=True) as admin:
-        admin.execute("DROP ROLE IF EXISTS lf_cannot_create")
         # PostgreSQL 15: only the database owner may create in schema public.
-        admin.execute("CREATE ROLE lf_cannot_create LOGIN")
+        admin.execute(f"CREATE ROLE {role} LOGIN")
         try:
-            url = database_url(db).replace("://postgres@", "://lf_cannot_create@")
+            url = database_url(db).replace("://postgres@", f"://{role}@")
             result = manage("migrate", "--no-input", database_url_value=url, check=False)
         finally:
-            admin.execute("DROP ROLE lf_cannot_create")
+            admin.execute(f"DROP ROLE {role}")
 
     paragraph = one_paragraph(result)
     assert paragraph.startswith(
@@ -91,8 +100,7 @@ class Migration(migrations.Migration):
     ]
 """,
     )
-    with scratch_database() as db:
-        manage("migrate", "--no-input", database_url_value=database_url(db))
+    with migrated_database() as db:
         # Given a migrate in the middle of a migration,
         child = start_manage(db, "migrate", "--no-input", "--no-preflight", env=orders.env())
         assert wait_until(
@@ -126,9 +134,7 @@ class Migration(migrations.Migration):
     ],
 )
 def test_a_foreign_bookkeeping_table_is_named_in_one_paragraph(table, migrated_first, missing):
-    with scratch_database() as db:
-        if migrated_first:
-            manage("migrate", "--no-input", database_url_value=database_url(db))
+    with (migrated_database if migrated_first else scratch_database)() as db:
         with connect(db, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
             conn.execute(f"CREATE TABLE {table} (id serial PRIMARY KEY, version text)")

@@ -21,6 +21,8 @@ from tests.factories import (
     UserFactory,
 )
 
+pytestmark = pytest.mark.process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts"
 CHROMIUM = Path(os.environ.get("LEDGERFLOW_CHROMIUM", "/usr/bin/chromium"))

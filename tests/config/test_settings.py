@@ -5,10 +5,13 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
 from tests.support.databases import REPO_ROOT, manage
+
+pytestmark = pytest.mark.process
 
 SECRET = "s3cr3t-pa55"
 PROBE = """
@@ -323,19 +326,19 @@ def test_a_missing_database_is_named(live_database_url):
 def test_a_refused_login_is_named_without_the_password(live_database_url):
     from tests.support.databases import connect
 
+    role = f"lf_locked_out_{uuid.uuid4().hex[:8]}"  # roles are cluster-wide: one per run
     with connect("postgres", autocommit=True) as conn:
-        conn.execute("DROP ROLE IF EXISTS lf_locked_out")
-        conn.execute("CREATE ROLE lf_locked_out NOLOGIN PASSWORD 'irrelevant'")
+        conn.execute(f"CREATE ROLE {role} NOLOGIN PASSWORD 'irrelevant'")
     try:
         host_part = live_database_url.split("@", 1)[1]
-        url = f"postgres://lf_locked_out:{SECRET}@{host_part}"
+        url = f"postgres://{role}:{SECRET}@{host_part}"
 
         result = manage("migrate", database_url_value=url, check=False)
     finally:
         with connect("postgres", autocommit=True) as conn:
-            conn.execute("DROP ROLE IF EXISTS lf_locked_out")
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
 
     assert result.returncode == 1
-    assert 'as user "lf_locked_out"' in result.stderr
-    assert 'role "lf_locked_out" is not permitted to log in' in result.stderr
+    assert f'as user "{role}"' in result.stderr
+    assert f'role "{role}" is not permitted to log in' in result.stderr
     assert SECRET not in result.stderr + result.stdout

@@ -1,5 +1,6 @@
 """The schema built by ``migrate`` is the contract's schema, object for object."""
 
+import pytest
 from django.db import connection
 
 from ledgerflow.contract.schema import expected_snapshot
@@ -20,6 +21,7 @@ def test_migrated_schema_matches_the_contract(db):
     )
 
 
+@pytest.mark.process
 def test_migrated_schema_is_indistinguishable_from_the_legacy_schema(db):
     with scratch_database("lf_legacy") as name:
         load_legacy_schema(name)

@@ -34,6 +34,7 @@ def server_pid(base_dir):
         return conn.execute("SELECT pg_postmaster_start_time()").fetchone()[0]
 
 
+@pytest.mark.process
 def test_starts_from_nothing_and_serves_the_ledgerflow_database(base_dir):
     url = embedded.ensure_running(base_dir)
 
@@ -43,6 +44,7 @@ def test_starts_from_nothing_and_serves_the_ledgerflow_database(base_dir):
     assert (base_dir / ".pgembedded" / "data" / "PG_VERSION").is_file()
 
 
+@pytest.mark.process
 def test_a_running_instance_is_reused(base_dir):
     embedded.ensure_running(base_dir)
     started = server_pid(base_dir)
@@ -52,6 +54,7 @@ def test_a_running_instance_is_reused(base_dir):
     assert server_pid(base_dir) == started
 
 
+@pytest.mark.process
 def test_a_stopped_instance_is_started_again_with_its_data(base_dir):
     embedded.ensure_running(base_dir)
     with connect(base_dir) as conn:
@@ -65,6 +68,7 @@ def test_a_stopped_instance_is_started_again_with_its_data(base_dir):
         assert conn.execute("SELECT v FROM kept").fetchall() == [(7,)]
 
 
+@pytest.mark.process
 @pytest.mark.skipif(embedded._pgserver_bin_dir() is None, reason="pgserver has no wheel here")
 def test_falls_back_to_the_pgserver_binaries(base_dir, monkeypatch):
     monkeypatch.setenv("LEDGERFLOW_POSTGRES_BIN_DIR", str(embedded._pgserver_bin_dir()))

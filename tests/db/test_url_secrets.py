@@ -6,6 +6,8 @@ import pytest
 
 from tests.support.databases import manage
 
+pytestmark = pytest.mark.process
+
 SECRET = "hunter2"
 # Each malformed shape, and the pieces of its password that must never be shown.
 MALFORMED = [

@@ -106,6 +106,7 @@ def test_mask_secrets(text, masked):
     assert mask_secrets(text) == masked
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -126,6 +127,7 @@ def test_bad_health_settings_stop_start_up_with_a_clear_error(variable, value, m
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.process
 def test_diffsettings_masks_the_database_password():
     url = f"postgres://ledgerflow:{SECRET}@127.0.0.1:5432/ledgerflow"
 
@@ -136,6 +138,7 @@ def test_diffsettings_masks_the_database_password():
     assert "'PASSWORD': '***'" in result.stdout
 
 
+@pytest.mark.process
 def test_diffsettings_masks_a_password_with_a_raw_at_sign_whole():
     url = "postgres://ledgerflow:Pa@ss@127.0.0.1:5432/ledgerflow"
 

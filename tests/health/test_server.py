@@ -5,6 +5,7 @@ import json
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ledgerflow.migrating.history import SCHEMA_VERSION_SQL, code_loader, code_schema_version
@@ -51,6 +52,7 @@ def table_count(dbname):
         ).fetchone()[0]
 
 
+@pytest.mark.process
 def test_readiness_follows_the_migration_state_of_a_real_server():
     total = len(code_loader().graph.nodes)
     with scratch_database("lf_health") as dbname:
@@ -142,6 +144,7 @@ def test_readiness_follows_the_migration_state_of_a_real_server():
         assert all(e["level"] == "WARNING" for e in failed)
 
 
+@pytest.mark.process
 def test_live_stays_200_and_ready_is_503_when_the_database_port_is_closed():
     port = free_port()  # nothing listens there
     url = with_password(f"postgres://ledgerflow@127.0.0.1:{port}/ledgerflow")

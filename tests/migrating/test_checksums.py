@@ -13,7 +13,7 @@ from ledgerflow.migrating.checksums import (
 )
 from ledgerflow.migrating.ledger import recorded_checksums
 from tests.migrating.support import MigrationsCopy, query, run_manage
-from tests.support.databases import scratch_database
+from tests.support.databases import migrated_database
 
 ORDERS_0001 = "0001_create_order_status_and_orders"
 
@@ -92,11 +92,11 @@ def test_every_migration_of_the_test_database_has_a_checksum(db):
     assert set(recorded_checksums(connection)) == applied
 
 
+@pytest.mark.process
 def test_edited_applied_migration_is_refused_by_name_and_accepted_with_an_audit(tmp_path):
     orders = MigrationsCopy(tmp_path, "orders")
     env = orders.env()
-    with scratch_database() as db:
-        assert run_manage(db, "migrate", env=env).returncode == 0
+    with migrated_database() as db:
         orders.edit(
             f"{ORDERS_0001}.py", "class Migration", "# A comment only.\n\n\nclass Migration"
         )
@@ -150,9 +150,9 @@ def test_edited_applied_migration_is_refused_by_name_and_accepted_with_an_audit(
         assert run_manage(db, "migrate", env=env).returncode == 0
 
 
+@pytest.mark.process
 def test_database_migrated_before_checksums_existed_is_baselined():
-    with scratch_database() as db:
-        assert run_manage(db, "migrate").returncode == 0
+    with migrated_database() as db:
         total = len(query(db, "SELECT 1 FROM django_migrations"))
         query(db, "DELETE FROM ledgerflow_migration_checksums RETURNING 1")
 

@@ -1,5 +1,7 @@
 """``migrate`` only moves forward; the stock options keep working."""
 
+import pytest
+
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
 from tests.migrating.support import (
     applied,
@@ -8,13 +10,13 @@ from tests.migrating.support import (
     run_manage,
     start_manage,
 )
-from tests.support.databases import connect, scratch_database
+from tests.support.databases import connect, migrated_database, scratch_database
+
+pytestmark = pytest.mark.process
 
 
 def test_migrating_an_app_to_zero_is_refused_and_changes_nothing():
-    with scratch_database() as db:
-        assert run_manage(db, "migrate").returncode == 0
-
+    with migrated_database() as db:
         result = run_manage(db, "migrate", "orders", "zero")
 
         assert result.returncode == 1
@@ -25,9 +27,7 @@ def test_migrating_an_app_to_zero_is_refused_and_changes_nothing():
 
 
 def test_migrating_backwards_within_an_app_is_refused():
-    with scratch_database() as db:
-        assert run_manage(db, "migrate").returncode == 0
-
+    with migrated_database() as db:
         result = run_manage(db, "migrate", "auth", "0001")
 
         assert result.returncode == 1
@@ -102,9 +102,7 @@ def test_migrating_one_app_checks_only_what_it_will_apply():
 
 
 def test_plan_of_a_backward_target_is_shown_not_refused():
-    with scratch_database() as db:
-        assert run_manage(db, "migrate").returncode == 0
-
+    with migrated_database() as db:
         result = run_manage(db, "migrate", "users", "zero", "--plan")
 
         assert result.returncode == 0, result.stderr
@@ -115,9 +113,7 @@ def test_plan_of_a_backward_target_is_shown_not_refused():
 
 
 def test_fake_backwards_edits_only_the_history():
-    with scratch_database() as db:
-        assert run_manage(db, "migrate").returncode == 0
-
+    with migrated_database() as db:
         result = run_manage(db, "migrate", "users", "zero", "--fake")
 
         assert result.returncode == 0, result.stderr

@@ -28,6 +28,8 @@ from tests.migrating.support import (
 )
 from tests.support.databases import REPO_ROOT, connect, manage, scratch_database
 
+pytestmark = pytest.mark.process
+
 FAST_RETRIES = {
     "MIGRATION_LOCK_TIMEOUT": "0.3",
     "MIGRATION_RETRIES": "6",

@@ -4,6 +4,8 @@ import json
 import signal
 import time
 
+import pytest
+
 from ledgerflow.db.introspection import diff_snapshots, schema_snapshot
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
 from tests.migrating.support import (
@@ -20,8 +22,11 @@ from tests.support.databases import (
     database_url,
     load_legacy_schema,
     manage,
+    migrated_database,
     scratch_database,
 )
+
+pytestmark = pytest.mark.process
 
 
 def _snapshot(dbname):
@@ -101,8 +106,7 @@ class Migration(migrations.Migration):
     ]
 """,
     )
-    with scratch_database() as db:
-        run_manage(db, "migrate", check=True)
+    with migrated_database() as db:
         child = start_manage(db, "migrate", "--no-preflight", env=orders.env())
         assert wait_until(
             lambda: query(

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,12 @@ from tests.support.databases import database_url, manage, scratch_database, serv
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(PGBOUNCER), reason="pgbouncer is not installed (.ci/run installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not os.path.exists(PGBOUNCER), reason="pgbouncer is not installed (.ci/run installs it)"
+    ),
+    pytest.mark.process,
+]
 
 
 def _free_port():
@@ -123,10 +125,17 @@ def test_lock_is_free_again_after_migrate_through_the_direct_route(bouncer):
             database_url_value=bouncer(db),
             env={"MIGRATION_DATABASE_URL": database_url(db)},
         )
-        time.sleep(0.1)
 
-        assert query(
-            db,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
-            [MIGRATION_LOCK_KEY],
-        ) == [(0,)]
+        # The server ends the child's session after the child exits, not before: wait for it
+        # (a lock still held after that would be a real leak).
+        assert wait_until(
+            lambda: (
+                query(
+                    db,
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
+                    [MIGRATION_LOCK_KEY],
+                )
+                == [(0,)]
+            ),
+            timeout=10,
+        )

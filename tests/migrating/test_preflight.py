@@ -3,11 +3,14 @@
 import io
 import json
 
+import pytest
 from django.core.management import call_command
 from django.db import connection
 
 from tests.migrating.support import MigrationsCopy, applied, query, run_manage
-from tests.support.databases import scratch_database
+from tests.support.databases import migrated_database, scratch_database
+
+pytestmark = pytest.mark.process
 
 ADD_INDEX = """from django.db import migrations, models
 
@@ -23,9 +26,7 @@ class Migration(migrations.Migration):
 
 
 def test_preflight_passes_at_head_and_reports_json():
-    with scratch_database() as db:
-        assert run_manage(db, "migrate").returncode == 0
-
+    with migrated_database() as db:
         human = run_manage(db, "preflight")
         machine = run_manage(db, "preflight", "--json")
 
@@ -50,8 +51,7 @@ def test_preflight_prints_the_plan_sql_and_changes_nothing_on_an_empty_database(
 
 def test_preflight_and_migrate_stop_on_a_blocking_index(tmp_path):
     orders = MigrationsCopy(tmp_path, "orders")
-    with scratch_database() as db:
-        assert run_manage(db, "migrate", env=orders.env()).returncode == 0
+    with migrated_database() as db:
         orders.write("0002_add_broker_index.py", ADD_INDEX)
 
         result = run_manage(db, "preflight", "--json", env=orders.env())

@@ -5,6 +5,8 @@ import pytest
 from tests.migrating.support import MigrationsCopy, applied, query, run_manage
 from tests.support.databases import scratch_database
 
+pytestmark = pytest.mark.process
+
 STEP = """from django.db import migrations
 
 

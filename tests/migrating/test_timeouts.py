@@ -14,7 +14,9 @@ from tests.migrating.support import (
     run_manage,
     wait_until,
 )
-from tests.support.databases import connect, scratch_database
+from tests.support.databases import connect, migrated_database
+
+pytestmark = pytest.mark.process
 
 ADD_COLUMN = """from django.db import migrations, models
 
@@ -56,8 +58,7 @@ def _hold_orders(dbname, application_name):
 
 def test_migration_blocked_past_its_retries_fails_naming_the_blocker(tmp_path):
     orders = MigrationsCopy(tmp_path, "orders")
-    with scratch_database() as db:
-        assert run_manage(db, "migrate", env=orders.env()).returncode == 0
+    with migrated_database() as db:
         orders.write("0002_add_memo.py", ADD_COLUMN)
         with _hold_orders(db, "balancer-under-test") as holder:
             result = run_manage(
@@ -81,8 +82,7 @@ def test_migration_blocked_past_its_retries_fails_naming_the_blocker(tmp_path):
 
 def test_migration_blocked_briefly_succeeds_on_retry_and_records_its_lock_wait(tmp_path):
     orders = MigrationsCopy(tmp_path, "orders")
-    with scratch_database() as db:
-        assert run_manage(db, "migrate", env=orders.env()).returncode == 0
+    with migrated_database() as db:
         orders.write("0002_add_memo.py", ADD_COLUMN)
         holder = _hold_orders(db, "short-transaction")
 
@@ -124,8 +124,7 @@ def test_migration_blocked_briefly_succeeds_on_retry_and_records_its_lock_wait(t
 
 def test_non_atomic_migration_is_not_retried(tmp_path):
     orders = MigrationsCopy(tmp_path, "orders")
-    with scratch_database() as db:
-        assert run_manage(db, "migrate", env=orders.env()).returncode == 0
+    with migrated_database() as db:
         orders.write("0002_add_broker_index.py", ADD_INDEX_CONCURRENTLY)
         with connect(db) as holder:
             holder.execute("LOCK TABLE orders IN SHARE ROW EXCLUSIVE MODE")
@@ -144,8 +143,7 @@ def test_non_atomic_migration_is_not_retried(tmp_path):
 
 def test_invalid_concurrent_index_is_dropped_and_rebuilt(tmp_path):
     orders = MigrationsCopy(tmp_path, "orders")
-    with scratch_database() as db:
-        assert run_manage(db, "migrate", env=orders.env()).returncode == 0
+    with migrated_database() as db:
         orders.write("0002_add_broker_index.py", ADD_INDEX_CONCURRENTLY)
         with connect(db, autocommit=True) as conn:
             for order_id in ("o-1", "o-2"):

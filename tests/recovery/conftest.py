@@ -1,11 +1,10 @@
 """Migrated scratch databases with rows in every LedgerFlow table, and ways to read them back."""
 
-import uuid
-
 import pytest
 
 from ledgerflow.db.tables import PROJECT_TABLES
-from tests.support.databases import connect, database_url, manage, scratch_database
+from tests.support import databases
+from tests.support.databases import connect, database_url, manage
 
 SEED_SQL = """
 INSERT INTO accounts (account_id, email, telegram_id, evm_address) VALUES
@@ -30,24 +29,16 @@ UPDATE orders SET amount = '2500001' WHERE order_id = 'ord-2';
 SEEDED_COUNTS = {"accounts": 2, "users": 3, "orders": 3, "chain_states": 2, "deposit_events": 2}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def migrated_template():
-    """A fully migrated, empty database to copy: one `migrate` for the whole session."""
-    with scratch_database("lf_rec_tpl") as name:
-        manage("migrate", database_url_value=database_url(name))
-        yield name
+    """The name of the migrated, empty database that ``migrated_database`` copies."""
+    return databases.migrated_template()
 
 
 @pytest.fixture
-def migrated_db(migrated_template):
-    name = f"lf_rec_{uuid.uuid4().hex[:10]}"
-    with connect("postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    try:
+def migrated_db():
+    with databases.migrated_database("lf_rec") as name:
         yield name
-    finally:
-        with connect("postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -66,21 +57,25 @@ BACKUP_KEY = "test-backup-key-0123456789abcdef0123456789"
 
 
 @pytest.fixture
-def run(backup_dir):
+def run(backup_dir, django_db_blocker):
     """``run(dbname, *args)``: manage.py against ``dbname``, backups into ``backup_dir``,
-    manifests authenticated with ``BACKUP_KEY``."""
+    manifests authenticated with ``BACKUP_KEY``. In this process unless ``child`` (the test
+    runner's own rules differ from an operator's: ``flush``) or ``env`` sets what only a child
+    reads (another settings module, a PYTHONPATH)."""
 
-    def _run(dbname, *args, check=False, env=None):
-        return manage(
-            *args,
-            database_url_value=database_url(dbname),
-            env={
-                "LEDGERFLOW_BACKUP_DIR": str(backup_dir),
-                "LEDGERFLOW_BACKUP_KEY": BACKUP_KEY,
-                **(env or {}),
-            },
-            check=check,
-        )
+    def _run(dbname, *args, check=False, env=None, child=False):
+        env = {
+            "LEDGERFLOW_BACKUP_DIR": str(backup_dir),
+            "LEDGERFLOW_BACKUP_KEY": BACKUP_KEY,
+            **(env or {}),
+        }
+        if not child and set(env) <= set(databases.SETTINGS_FROM_ENV):
+            with django_db_blocker.unblock():
+                result = databases.manage_in_process(dbname, *args, env=env)
+            if check:
+                assert result.returncode == 0, result.stdout + result.stderr
+            return result
+        return manage(*args, database_url_value=database_url(dbname), env=env, check=check)
 
     return _run
 

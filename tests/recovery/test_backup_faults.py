@@ -13,6 +13,8 @@ import pytest
 from tests.recovery.conftest import BACKUP_KEY
 from tests.support.databases import database_url, manage
 
+pytestmark = pytest.mark.process
+
 
 def _mode(path):
     return stat.S_IMODE(path.stat().st_mode)

@@ -9,6 +9,8 @@ import pytest
 from tests.recovery.conftest import applied, contents, existing_tables
 from tests.support.databases import connect, scratch_database
 
+pytestmark = pytest.mark.process
+
 
 def _manifest(archive):
     return json.loads(archive.with_name(archive.stem + ".manifest.json").read_text())

@@ -13,10 +13,11 @@ from tests.recovery.conftest import SEED_SQL, SEEDED_COUNTS, contents
 from tests.support.databases import connect, scratch_database
 
 
+@pytest.mark.process
 def test_flush_is_refused_naming_the_tables_and_every_row_stays(seeded_db, run, backup_dir):
     rows_before = contents(seeded_db)
 
-    result = run(seeded_db, "flush", "--no-input")
+    result = run(seeded_db, "flush", "--no-input", child=True)
 
     assert result.returncode == 1
     assert "refused, nothing was changed" in result.stderr
@@ -27,12 +28,13 @@ def test_flush_is_refused_naming_the_tables_and_every_row_stays(seeded_db, run, 
     assert not backup_dir.exists() or not any(backup_dir.iterdir())
 
 
+@pytest.mark.process
 def test_flush_with_allow_data_loss_backs_up_first_and_the_backup_restores(
     seeded_db, run, backup_dir
 ):
     rows_before = contents(seeded_db)
 
-    result = run(seeded_db, "flush", "--no-input", "--allow-data-loss")
+    result = run(seeded_db, "flush", "--no-input", "--allow-data-loss", child=True)
 
     assert result.returncode == 0, result.stderr
     assert all(not rows for rows in contents(seeded_db).values())
@@ -48,13 +50,15 @@ def test_flush_with_allow_data_loss_backs_up_first_and_the_backup_restores(
     assert contents(seeded_db) == rows_before
 
 
+@pytest.mark.process
 def test_flush_of_a_database_without_rows_needs_no_flag(run):
     with scratch_database("lf_rec_empty") as empty:
-        result = run(empty, "flush", "--no-input")
+        result = run(empty, "flush", "--no-input", child=True)
 
         assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.process
 def test_flush_of_a_test_named_database_outside_the_test_runner_is_refused(
     migrated_template, run, backup_dir
 ):
@@ -67,7 +71,7 @@ def test_flush_of_a_test_named_database_outside_the_test_runner_is_refused(
             conn.execute(SEED_SQL)
         rows_before = contents(name)
 
-        result = run(name, "flush", "--no-input")
+        result = run(name, "flush", "--no-input", child=True)
 
         assert result.returncode == 1
         assert "refused, nothing was changed" in result.stderr

@@ -4,8 +4,6 @@ import pytest
 from django.db import connection
 
 from accounts.models import Account
-from ledgerflow.db.clienttools import check_versions_match
-from ledgerflow.db.errors import ClientToolError
 from ledgerflow.recovery.planning.losses import losses_of_sql
 from orders.models import Order
 
@@ -65,19 +63,6 @@ def test_delete_in_reverse_sql_counts_the_rows_it_matches(orders):
 
 def test_drop_of_an_empty_table_is_lossless(db):
     assert losses_of_sql(connection, 'DROP TABLE "deposit_events" CASCADE') == []
-
-
-def test_version_check_names_both_versions_and_the_fix():
-    with pytest.raises(ClientToolError) as error:
-        check_versions_match("pg_restore", 14, "pg_restore (PostgreSQL) 14.11", 150020, "db x")
-
-    assert "pg_restore (PostgreSQL) 14.11" in str(error.value)
-    assert "runs PostgreSQL 15" in str(error.value)
-    assert "/usr/lib/postgresql/15/bin" in str(error.value)
-
-
-def test_version_check_accepts_the_same_major():
-    check_versions_match("pg_dump", 15, "pg_dump (PostgreSQL) 15.20", 150004, "db x")
 
 
 def test_drop_column_whose_probe_fails_is_lossy_with_rows_unknown(orders):

@@ -19,6 +19,8 @@ from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
 from tests.recovery.conftest import BACKUP_KEY, contents, existing_tables
 from tests.support.databases import REPO_ROOT, connect, database_url, scratch_database
 
+pytestmark = pytest.mark.process
+
 INSERT_ORDER = (
     "INSERT INTO orders (order_id, account_id, broker_id, amount, token_address) "
     "VALUES (%s, 'acc-1', 'broker', '1', '0x' || repeat('a', 40))"

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from ledgerflow.db.introspection import schema_snapshot
 from ledgerflow.db.tables import PROJECT_APPS, PROJECT_TABLES
 from tests.recovery.conftest import (
@@ -11,7 +13,9 @@ from tests.recovery.conftest import (
     enum_exists,
     existing_tables,
 )
-from tests.support.databases import connect, scratch_database
+from tests.support.databases import connect, migrated_database, scratch_database
+
+pytestmark = pytest.mark.process
 
 
 def test_lossy_rollback_is_refused_naming_tables_and_row_counts_and_keeps_every_row(
@@ -158,8 +162,7 @@ def test_rollback_to_tag_returns_to_the_tagged_state(migrated_db, run):
 
 
 def test_rollback_to_a_tag_ahead_of_the_database_is_refused(run):
-    with scratch_database("lf_rec_tag") as name:
-        assert run(name, "migrate").returncode == 0
+    with migrated_database("lf_rec_tag") as name:
         assert run(name, "tag_release", "v2").returncode == 0
         assert run(name, "rollback", "indexer", "zero").returncode == 0
         state = applied(name)

@@ -79,6 +79,7 @@ def _order_statuses(db):
     return sorted(row[0] for row in query(db, "SELECT status::text FROM orders"))
 
 
+@pytest.mark.process
 def test_drop_of_a_table_renamed_back_by_an_earlier_step_is_refused_as_rows_unknown(
     migrated_db, run, tmp_path, backup_dir
 ):
@@ -117,6 +118,7 @@ def test_drop_of_a_table_renamed_back_by_an_earlier_step_is_refused_as_rows_unkn
     assert not {"accounts_bar", "accounts_foo"} & set(existing_tables(migrated_db))
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("reverse_sql", "loss"),
     [
@@ -149,6 +151,7 @@ def test_reverse_sql_with_alias_using_or_cte_is_refused(
     assert contents(seeded_db) == rows_before
 
 
+@pytest.mark.process
 def test_reverse_recreating_an_enum_without_a_label_in_use_is_lossy(seeded_db, run, tmp_path):
     orders = MigrationsCopy(tmp_path, "orders")
     _migrate(run, seeded_db, orders, {"0002_refunded.py": ENUM_LABEL})
@@ -174,6 +177,7 @@ def test_reverse_recreating_an_enum_without_a_label_in_use_is_lossy(seeded_db, r
     assert _order_statuses(seeded_db) == ["completed", "failed", "pending"]
 
 
+@pytest.mark.process
 def test_database_error_in_an_atomic_rollback_is_one_paragraph_and_changes_nothing(
     seeded_db, run, tmp_path
 ):
@@ -198,6 +202,7 @@ def test_database_error_in_an_atomic_rollback_is_one_paragraph_and_changes_nothi
     assert applied(seeded_db) == state
 
 
+@pytest.mark.process
 def test_database_error_in_a_non_atomic_rollback_names_the_steps_already_done(
     seeded_db, run, tmp_path, backup_dir
 ):
@@ -239,6 +244,7 @@ def test_lock_timeout_rounds_up_to_a_whole_millisecond():
     assert lock_timeout_ms(10) == 10000
 
 
+@pytest.mark.process
 def test_bad_lock_timeout_is_a_clear_error_not_a_traceback(migrated_db, run):
     for value in ("-1", "nan"):
         result = run(migrated_db, "rollback", "orders", "zero", f"--lock-timeout={value}")

@@ -2,10 +2,14 @@
 
 import json
 
+import pytest
+
 from ledgerflow.migrating.lock import MIGRATION_LOCK_KEY
 from tests.recovery.conftest import SEEDED_COUNTS
 from tests.schema.legacy import build_legacy_database
 from tests.support.databases import connect, database_url, manage, scratch_database
+
+pytestmark = pytest.mark.process
 
 
 def checksum_rows(dbname, app):

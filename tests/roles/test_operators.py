@@ -21,6 +21,8 @@ from tests.support.databases import (
 )
 from tests.support.servers import get, get_json, running_server
 
+pytestmark = pytest.mark.process
+
 
 def url_as(role, dbname):
     """``DATABASE_URL`` of ``dbname`` on the test server, connecting as ``role`` (trust auth)."""

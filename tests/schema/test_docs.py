@@ -32,6 +32,7 @@ def test_committed_generated_files_are_not_stale(generated):
     )
 
 
+@pytest.mark.process
 def test_regenerating_an_unchanged_schema_gives_identical_files(generated, django_db_blocker):
     with django_db_blocker.unblock():
         again = generate_all()
@@ -114,6 +115,7 @@ def test_docs_refuse_a_column_without_a_meaning():
         render_markdown(with_new_column, head_state())
 
 
+@pytest.mark.process
 def test_stored_baseline_is_the_schema_sqlx_built():
     with scratch_database("lf_legacy") as name:
         load_legacy_schema(name)

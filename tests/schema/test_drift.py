@@ -13,7 +13,13 @@ from ledgerflow.schema.drift import detect_drift
 from ledgerflow.schema.states import head_state
 from tests.schema.behaviour_edits import BEHAVIOUR_EDITS
 from tests.schema.legacy import build_legacy_database, execute
-from tests.support.databases import connect, database_url, manage, scratch_database
+from tests.support.databases import (
+    connect,
+    database_url,
+    manage,
+    migrated_database,
+    scratch_database,
+)
 
 
 def test_freshly_migrated_database_has_no_drift(db):
@@ -317,6 +323,7 @@ def test_differences_are_json_serialisable(db):
     assert payload[0]["fix_sql"].startswith("CREATE INDEX CONCURRENTLY idx_orders_status")
 
 
+@pytest.mark.process
 def test_detect_drift_writes_nothing_and_runs_in_a_read_only_session():
     with scratch_database("lf_drift") as name:
         build_legacy_database(name)
@@ -331,6 +338,7 @@ def test_detect_drift_writes_nothing_and_runs_in_a_read_only_session():
     assert "run `manage.py adopt_sqlx`" in differences[0].description
 
 
+@pytest.mark.process
 def test_database_without_migrations_has_no_expectation():
     with scratch_database("lf_drift") as name, connect(name) as conn:
         differences = detect_drift(conn)
@@ -355,10 +363,10 @@ def test_database_ahead_of_the_code_is_reported_not_compared(db):
     assert "orders.0099_from_a_newer_release" in differences[0].description
 
 
+@pytest.mark.process
 def test_schema_drift_command_exits_non_zero_naming_each_drifted_object():
-    with scratch_database("lf_drift") as name:
+    with migrated_database("lf_drift") as name:
         url = database_url(name)
-        manage("migrate", "--no-input", database_url_value=url)
         clean = manage("schema_drift", database_url_value=url)
         execute(
             name,
@@ -381,12 +389,12 @@ def test_schema_drift_command_exits_non_zero_naming_each_drifted_object():
     ]
 
 
+@pytest.mark.process
 def test_schema_drift_command_gives_working_fixes_for_outage_causes():
     role = f"lf_reporting_{uuid.uuid4().hex[:8]}"
     try:
-        with scratch_database("lf_drift") as name:
+        with migrated_database("lf_drift") as name:
             url = database_url(name)
-            manage("migrate", "--no-input", database_url_value=url)
             execute(
                 name,
                 THREE_DEPOSIT_EVENTS + "SELECT setval('deposit_events_id_seq', 1);"
@@ -424,10 +432,9 @@ def test_schema_drift_command_gives_working_fixes_for_outage_causes():
     assert f"note: grant orders: {role} holds SELECT" in fixed.stdout
 
 
+@pytest.mark.process
 def test_schema_drift_against_another_database():
-    with scratch_database("lf_drift") as first, scratch_database("lf_drift") as second:
-        for name in (first, second):
-            manage("migrate", "--no-input", database_url_value=database_url(name))
+    with migrated_database("lf_drift") as first, migrated_database("lf_drift") as second:
         same = manage(
             "schema_drift",
             "--against",
@@ -449,6 +456,7 @@ def test_schema_drift_against_another_database():
     assert "trigger update_chain_states_updated_at: is missing" in different.stdout
 
 
+@pytest.mark.process
 def test_schema_drift_against_an_unreachable_database_is_a_clear_error(db):
     result = manage(
         "schema_drift",

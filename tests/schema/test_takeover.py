@@ -21,8 +21,11 @@ from tests.support.databases import (
     database_url,
     load_legacy_schema,
     manage,
+    migrated_database,
     scratch_database,
 )
+
+pytestmark = pytest.mark.process
 
 # In the order they are recorded: dependencies first.
 BASELINE = [
@@ -380,8 +383,7 @@ def test_tables_in_the_takeovers_way_are_refused_by_dry_and_real_run_alike(legac
 
 
 def test_database_migrated_by_this_project_is_not_adopted():
-    with scratch_database("lf_adopt") as name:
-        manage("migrate", "--no-input", database_url_value=database_url(name))
+    with migrated_database("lf_adopt") as name:
         execute(
             name,
             "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT,"

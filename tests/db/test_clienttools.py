@@ -1,4 +1,5 @@
-"""Which pg_dump/pg_restore runs against which server: the server's major, else a newer one."""
+"""The client tools (pg_dump, pg_restore): which one runs against which server (the server's
+major, else a newer one) and the version check before it runs."""
 
 import stat
 
@@ -36,6 +37,7 @@ def installed(tmp_path, monkeypatch, settings):
     return install
 
 
+@pytest.mark.process
 def test_client_of_the_servers_major_is_chosen_over_newer_ones(installed):
     paths = installed("17.2", "15.14", "16.8", "17.2")
 
@@ -43,6 +45,7 @@ def test_client_of_the_servers_major_is_chosen_over_newer_ones(installed):
     assert clienttools.client_version("pg_dump", 160004) == (16, "pg_dump (PostgreSQL) 16.8")
 
 
+@pytest.mark.process
 def test_oldest_newer_client_is_chosen_when_none_has_the_servers_major(installed):
     paths = installed("17.2", "15.14", "18.1")
 
@@ -56,6 +59,7 @@ def test_path_client_is_kept_when_no_server_version_is_given(installed):
     assert clienttools.client_path("pg_dump") == paths["15.14"]
 
 
+@pytest.mark.process
 def test_server_newer_than_every_client_is_refused_naming_the_major_needed(installed):
     paths = installed("15.14", "16.8")
 
@@ -70,6 +74,21 @@ def test_server_newer_than_every_client_is_refused_naming_the_major_needed(insta
     )
 
 
+def test_version_check_names_both_versions_and_the_fix():
+    with pytest.raises(ClientToolError) as error:
+        clienttools.check_versions_match(
+            "pg_restore", 14, "pg_restore (PostgreSQL) 14.11", 150020, "db x"
+        )
+
+    assert "pg_restore (PostgreSQL) 14.11" in str(error.value)
+    assert "runs PostgreSQL 15" in str(error.value)
+    assert "/usr/lib/postgresql/15/bin" in str(error.value)
+
+
+def test_version_check_accepts_the_same_major():
+    clienttools.check_versions_match("pg_dump", 15, "pg_dump (PostgreSQL) 15.20", 150004, "db x")
+
+
 def test_newer_client_passes_the_version_check_and_an_older_one_does_not():
     clienttools.check_versions_match("pg_dump", 16, "pg_dump (PostgreSQL) 16.8", 150004, "db x")
     with pytest.raises(ClientToolError) as error:
@@ -81,6 +100,7 @@ def test_newer_client_passes_the_version_check_and_an_older_one_does_not():
     assert "Nothing was changed" in str(error.value)
 
 
+@pytest.mark.process
 def test_backup_without_a_new_enough_pg_dump_is_refused_and_writes_nothing(
     seeded_db, run, backup_dir
 ):
