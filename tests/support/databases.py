@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from urllib.parse import quote
 
