@@ -13,10 +13,10 @@ help:  ## Show the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,embedded]"
 	@touch $@
 
-install: $(STAMP)  ## Create .venv and install the project with its dev tools
+install: $(STAMP)  ## Create .venv and install the project with its dev tools and embedded server
 
 migrate: $(STAMP)  ## Apply migrations to DATABASE_URL (or the embedded database when unset)
 	LEDGERFLOW_ENV=$${LEDGERFLOW_ENV:-development} $(BIN)/python manage.py migrate
