@@ -178,30 +178,33 @@ def test_image_client_backs_up_the_test_server(image_root, tmp_path):
 
 
 def test_image_pip_install_leaves_out_the_embedded_server(tmp_path):
-    [command] = [c for c in _run_commands() if c.startswith("pip install")]
-    report = tmp_path / "report.json"
+    commands = [c for c in _run_commands() if c.startswith("pip install")]
+    installed = set()
 
-    # What the image's pip step would install, resolved but not installed (WORKDIR is the
+    # What the image's pip steps would install, resolved but not installed (WORKDIR is the
     # checkout: the COPY steps put the repository's files there).
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            *shlex.split(command)[1:],
-            "--dry-run",
-            "--ignore-installed",
-            "--quiet",
-            f"--report={report}",
-        ],
-        cwd=REPO_ROOT,
-        check=True,
-        capture_output=True,
-    )
+    for number, command in enumerate(commands):
+        report = tmp_path / f"report-{number}.json"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                *shlex.split(command)[1:],
+                "--dry-run",
+                "--ignore-installed",
+                "--quiet",
+                f"--report={report}",
+            ],
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+        )
+        installed |= {
+            item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]
+        }
 
-    installed = {
-        item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]
-    }
+    assert commands
     assert "ledgerflow-schema" in installed
     assert "django" in installed
     assert "pgserver" not in installed
