@@ -12,7 +12,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# psycopg[binary] brings its own libpq: no system packages are needed.
+# pg_dump and pg_restore 18 back up and restore every supported server (14 to 18) for `backup`,
+# `restore`, `migrate --backup` and lossy rollbacks; only they and libpq are installed, with the
+# Debian libraries they link against (docker/install_pg_client.py names them). Unpinned: Debian's
+# security updates replace these versions, so a pin would break the build (DL3008).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgssapi-krb5-2 liblz4-1 libssl3 libzstd1 zlib1g \
+    && rm -rf /var/lib/apt/lists/*
+COPY docker/install_pg_client.py /tmp/
+RUN python /tmp/install_pg_client.py /opt/pg-client \
+    && rm /tmp/install_pg_client.py
+ENV LEDGERFLOW_PG_BIN_DIR=/opt/pg-client/bin
+
+# psycopg[binary] brings its own libpq. No extras: the embedded development server stays out.
 COPY pyproject.toml README.md manage.py ./
 COPY ledgerflow ./ledgerflow
 COPY accounts ./accounts

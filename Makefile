@@ -14,11 +14,11 @@ $(STAMP): pyproject.toml
 	@echo "Installing LedgerFlow Schema and its tools into $(VENV) (about a minute the first time)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,embedded]"
 	@touch $@
 	@echo "Installed into $(VENV)."
 
-install: $(STAMP)  ## Create .venv and install the project with its dev tools
+install: $(STAMP)  ## Create .venv and install the project with its dev tools and embedded server
 
 migrate: $(STAMP)  ## Apply migrations to DATABASE_URL (or the embedded database when unset)
 	LEDGERFLOW_ENV=$${LEDGERFLOW_ENV:-development} $(BIN)/python manage.py migrate

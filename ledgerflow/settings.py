@@ -158,6 +158,16 @@ DATABASES = {
     )
 }
 
+# `schema_docs` regenerates the committed schema files on throwaway databases it creates and drops
+# beside this URL's database; empty means beside DATABASE_URL's. For a DATABASE_URL whose role may
+# not CREATE DATABASE (managed PostgreSQL), point it at a server where one may.
+LEDGERFLOW_SCRATCH_DATABASE_URL = env.str("LEDGERFLOW_SCRATCH_DATABASE_URL", default="")
+LEDGERFLOW_SCRATCH_DATABASE = (
+    database_config(LEDGERFLOW_SCRATCH_DATABASE_URL, variable="LEDGERFLOW_SCRATCH_DATABASE_URL")
+    if LEDGERFLOW_SCRATCH_DATABASE_URL
+    else None
+)
+
 # Backups and restores (ledgerflow/recovery) ---------------------------------------------------
 # Where `backup` and `rollback --allow-data-loss` write archives and manifests.
 LEDGERFLOW_BACKUP_DIR = env.path("LEDGERFLOW_BACKUP_DIR", default=BASE_DIR / "backups")

@@ -3,8 +3,9 @@
 A private cluster under ``.pgembedded/`` in the checkout, listening only on a Unix socket, so it
 never competes with a machine's own server for a port. Binaries come from the machine's
 PostgreSQL (``pg_ctl``/``initdb`` on PATH or under ``/usr/lib/postgresql``) or, failing that, from
-the ``pgserver`` wheel. PostgreSQL refuses to run as root, so as root the cluster runs as an
-unprivileged user (``LEDGERFLOW_EMBEDDED_USER``, default ``postgres``, else ``nobody``).
+the ``pgserver`` wheel (the project's optional ``embedded`` extra). PostgreSQL refuses to run as
+root, so as root the cluster runs as an unprivileged user (``LEDGERFLOW_EMBEDDED_USER``, default
+``postgres``, else ``nobody``).
 """
 
 import hashlib
@@ -24,10 +25,12 @@ SUPERUSER = "postgres"
 # Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.5432".
 _MAX_SOCKET_DIR = 90
 
+# pgserver is the optional `embedded` extra: development installs it, the image does not.
 INSTALL_HINT = (
-    "Install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; macOS: "
-    "brew install postgresql), or on Python 3.12 and older `pip install pgserver`, or set "
-    "DATABASE_URL to an existing PostgreSQL database."
+    "On Python 3.12 and older, install the project's `embedded` extra, which carries them "
+    '(`pip install -e ".[embedded]"`; `make install` does), or install PostgreSQL\'s server '
+    "binaries (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql), or "
+    "set DATABASE_URL to an existing PostgreSQL database."
 )
 
 

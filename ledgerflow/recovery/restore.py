@@ -187,26 +187,41 @@ def _apply_archive(cursor, archive_path, settings_dict, server_version_num, *, c
     with clienttools.client_output(
         "pg_restore", [*args, str(archive_path)], settings_dict, server_version_num
     ) as script:
-        _execute_script(cursor, script)
+        _execute_script(cursor, script, server_version_num)
     # The script empties search_path for its own statements; the checks name tables as usual.
     cursor.execute("RESET search_path")
 
 
-def _execute_script(cursor, lines):
+# pg_restore 17 and newer write this into every script's header, not knowing the server it will
+# run on; PostgreSQL 16 and older do not know the setting (and have no such timeout to lift).
+_TRANSACTION_TIMEOUT_HEADER = b"SET transaction_timeout = 0;\n"
+_TRANSACTION_TIMEOUT_SINCE = 170000
+
+
+def _execute_script(cursor, lines, server_version_num):
     """Execute a ``pg_restore --file`` script. It is SQL except for data blocks: a
     ``-- Data for Name: …; Type: TABLE DATA; …`` comment, then ``COPY … FROM stdin;``, the rows,
     and a ``\\.`` line. The SQL between data blocks runs as it is, a batch at a time. The
     ``\\restrict KEY``/``\\unrestrict KEY`` lines (psql meta-commands that stop a dump from
-    smuggling in other ones) are skipped: nothing here interprets meta-commands."""
+    smuggling in other ones) are skipped: nothing here interprets meta-commands. So is a newer
+    pg_restore's ``SET transaction_timeout`` on a server older than that setting."""
     lines = iter(lines)
     batch = []
     data_follows = False
     fences = set()
+    header = True  # until the first object's "-- Name: …" comment
     for line in lines:
         if not fences and line.startswith(b"\\restrict "):
             key = line.split(b" ", 1)[1].strip()
             fences = {b"\\restrict " + key, b"\\unrestrict " + key}
         if line.strip() in fences:
+            continue
+        header = header and not line.startswith((b"-- Name: ", b"-- Data for Name: "))
+        if (
+            header
+            and line == _TRANSACTION_TIMEOUT_HEADER
+            and server_version_num < _TRANSACTION_TIMEOUT_SINCE
+        ):
             continue
         if line.startswith(b"-- Data for Name: ") and b"; Type: TABLE DATA; " in line:
             data_follows = True

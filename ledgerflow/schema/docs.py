@@ -42,8 +42,41 @@ _PUBLIC_SCHEMA_NOTE = (
 )
 
 
+# A column of a CREATE TABLE in pg_dump's output that names its NOT NULL constraint.
+_NAMED_NOT_NULL = re.compile(r"^    (\w+) (.*) CONSTRAINT (\w+) NOT NULL")
+_CREATE_TABLE = re.compile(r"^CREATE TABLE public\.(\w+) \($")
+
+
 class SchemaDocsError(Exception):
     pass
+
+
+def _default_not_null_name(table, column):
+    """The name PostgreSQL 18 gives a column's NOT NULL constraint, ``<table>_<column>_not_null``
+    cut to 63 bytes the way its ``makeObjectName`` cuts: the longer of the two names first."""
+    available = 63 - len("not_null") - 2
+    table_chars, column_chars = len(table), len(column)
+    while table_chars + column_chars > available:
+        if table_chars > column_chars:
+            table_chars -= 1
+        else:
+            column_chars -= 1
+    return f"{table[:table_chars]}_{column[:column_chars]}_not_null"
+
+
+def _drop_default_not_null_names(lines):
+    """pg_dump 18 writes ``CONSTRAINT <name> NOT NULL`` when the name differs from the uncut
+    ``<table>_<column>_not_null``, so a long table's default name reads as a chosen one; older
+    servers have no such names. Drop the default names, keep chosen ones."""
+    table = None
+    for line in lines:
+        created = _CREATE_TABLE.match(line)
+        if created:
+            table = created.group(1)
+        named = _NAMED_NOT_NULL.match(line)
+        if table and named and named.group(3) == _default_not_null_name(table, named.group(1)):
+            line = line.replace(f" CONSTRAINT {named.group(3)} NOT NULL", " NOT NULL", 1)
+        yield line
 
 
 @dataclass
@@ -107,6 +140,7 @@ def dump(connection):
 def normalise_dump(text):
     text = text.replace(_PUBLIC_SCHEMA_NOTE, "")
     lines = [line for line in text.splitlines() if not _VOLATILE_DUMP_LINES.match(line)]
+    lines = list(_drop_default_not_null_names(lines))
     kept = []
     for line in lines:
         if line.strip() == "" and (not kept or kept[-1].strip() == ""):

@@ -1,18 +1,20 @@
 """Throwaway databases on the configured server, migrated to a chosen state.
 
 Used only to *generate* the expected schema and the docs (``manage.py schema_docs``), never by
-drift checks or takeovers, which must work where creating databases is not allowed.
+drift checks or takeovers, which must work where creating databases is not allowed. They go
+beside ``LEDGERFLOW_SCRATCH_DATABASE_URL``'s database when it is set, else beside the default's.
 """
 
 from contextlib import ExitStack, contextmanager
 
 import psycopg
+from django.conf import settings
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
 from ledgerflow.db.scratch import scratch_database
 from ledgerflow.db.tables import PROJECT_APPS
-from ledgerflow.db.urls import psycopg_params
+from ledgerflow.db.urls import describe_target, psycopg_params
 from ledgerflow.migrating.history import read_history
 from ledgerflow.schema.states import nodes_of
 
@@ -25,15 +27,22 @@ class ScratchDatabaseError(Exception):
 def scratch_connection(using="default"):
     """A Django connection to a new, empty database beside ``using``'s; dropped afterwards."""
     base = connections[using].settings_dict
+    if settings.LEDGERFLOW_SCRATCH_DATABASE:
+        base = {**base, **settings.LEDGERFLOW_SCRATCH_DATABASE}
     with ExitStack() as stack:
         try:
             name = stack.enter_context(
                 scratch_database(psycopg_params(base), prefix="lf_schema_scratch")
             )
         except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ScratchDatabaseError(
-                f"cannot create a scratch database on the server of {base['NAME']!r} ({exc}). "
-                "Generating the expected schema needs a role allowed to CREATE DATABASE."
+                f"cannot create a scratch database beside {describe_target(base)} ({reason}). "
+                "Regenerating the schema files migrates throwaway databases, so it needs a role "
+                "allowed to CREATE DATABASE; no deploy step needs one. Nothing was changed. Run "
+                "it without DATABASE_URL (the embedded PostgreSQL), or set "
+                "LEDGERFLOW_SCRATCH_DATABASE_URL to a database on a server where its role may "
+                "create databases: they are created and dropped beside it."
             ) from exc
         alias = f"schema_scratch_{name}"
         options = {key: value for key, value in base.get("OPTIONS", {}).items() if key != "pool"}

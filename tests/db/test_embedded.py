@@ -95,9 +95,13 @@ def test_without_any_binaries_the_error_says_what_to_install(monkeypatch):
     with pytest.raises(embedded.EmbeddedDatabaseError) as error:
         embedded.find_bin_dir()
 
-    assert "apt-get install postgresql" in str(error.value)
-    assert "pip install pgserver" in str(error.value)
-    assert "DATABASE_URL" in str(error.value)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "apt-get install postgresql" in message
+    # pgserver is the `embedded` extra: installed by `make install`, left out of the image.
+    assert 'pip install -e ".[embedded]"' in message
+    assert "make install" in message
+    assert "DATABASE_URL" in message
 
 
 def test_long_checkout_paths_get_a_short_socket_directory():

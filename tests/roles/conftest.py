@@ -3,12 +3,13 @@ cluster-wide and the server is shared), dropped at the end with whatever they we
 
 import uuid
 from contextlib import contextmanager
+from urllib.parse import quote
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
 from ledgerflow.roles.services import SERVICES
-from tests.support.databases import connect
+from tests.support.databases import connect, server_conninfo
 
 ROLE_KINDS = (*(service.name for service in SERVICES), "outsider", "nobody", "grantor")
 
@@ -62,3 +63,10 @@ def attempt(sql, params=()):
     except DatabaseError as exc:
         return str(exc).strip().splitlines()[0]
     return None
+
+
+def url_as(role, dbname):
+    """``DATABASE_URL`` of ``dbname`` on the test server, connecting as ``role`` (trust auth)."""
+    info = server_conninfo(dbname)
+    port = f":{info['port']}" if info.get("port") else ""
+    return f"postgres://{role}@{quote(info.get('host', ''), safe='')}{port}/{dbname}"

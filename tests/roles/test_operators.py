@@ -6,29 +6,21 @@ import os
 import subprocess
 import sys
 import time
-from urllib.parse import quote
 
 import pytest
 
 from ledgerflow.roles.services import SERVICES
+from tests.roles.conftest import url_as
 from tests.support.databases import (
     REPO_ROOT,
     connect,
     database_url,
     manage,
     scratch_database,
-    server_conninfo,
 )
 from tests.support.servers import get, get_json, running_server
 
 pytestmark = pytest.mark.process
-
-
-def url_as(role, dbname):
-    """``DATABASE_URL`` of ``dbname`` on the test server, connecting as ``role`` (trust auth)."""
-    info = server_conninfo(dbname)
-    port = f":{info['port']}" if info.get("port") else ""
-    return f"postgres://{role}@{quote(info.get('host', ''), safe='')}{port}/{dbname}"
 
 
 def role_env(role_names):

@@ -97,6 +97,30 @@ def test_normalise_dump_drops_the_public_schema_note_of_a_postgresql_14_server()
     assert normalise_dump(raw).split("\n", 3)[3] == table
 
 
+def test_normalise_dump_drops_the_names_postgresql_18_gives_not_null_constraints():
+    # PostgreSQL 18 names NOT NULL constraints <table>_<column>_not_null, cut to 63 bytes;
+    # pg_dump 18 writes a cut name out, as if chosen by hand. A name really chosen stays.
+    table = "ledgerflow_migration_checksum_acceptance"
+    raw = (
+        f"CREATE TABLE public.{table} (\n"
+        "    id bigint NOT NULL,\n"
+        "    previous_checksum character varying(64) CONSTRAINT "
+        "ledgerflow_migration_checksum_accept_previous_checksum_not_null NOT NULL,\n"
+        "    reason text CONSTRAINT reason_is_required NOT NULL\n"
+        ");\n"
+    )
+
+    body = normalise_dump(raw).split("\n", 3)[3]
+
+    assert body == (
+        f"CREATE TABLE public.{table} (\n"
+        "    id bigint NOT NULL,\n"
+        "    previous_checksum character varying(64) NOT NULL,\n"
+        "    reason text CONSTRAINT reason_is_required NOT NULL\n"
+        ");\n"
+    )
+
+
 def test_docs_refuse_a_column_without_a_meaning():
     head = expected.stored().snapshot_for(head_state())
     shape = head["tables"]["orders"]
