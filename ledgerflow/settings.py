@@ -250,7 +250,7 @@ LOGGING = {
         "json": {"()": "ledgerflow.observability.logs.JsonFormatter"},
         "text": {"()": "ledgerflow.observability.logs.TextFormatter"},
     },
-    "filters": {"skip_printed": {"()": "ledgerflow.health.logs.SkipPrinted"}},
+    "filters": {"skip_printed": {"()": "ledgerflow.observability.logs.SkipPrinted"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
