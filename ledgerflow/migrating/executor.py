@@ -252,8 +252,8 @@ class SafeMigrationExecutor(MigrationExecutor):
 
     def _log(self, migration, outcome, **extra):
         """One structured event per outcome. Text logs skip the ones the command has already
-        printed (``ledgerflow.observability.logs.SkipPrinted``): Django's "Applying x... OK" line, or
-        this executor's report of a retry."""
+        printed (``ledgerflow.observability.logs.SkipPrinted``): Django's "Applying x... OK"
+        line, or this executor's report of a retry."""
         printed = (outcome in ("applied", "unapplied") and self.progress_callback is not None) or (
             outcome == "retrying" and self.session is not None
         )
