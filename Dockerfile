@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # psycopg[binary] brings its own libpq: no system packages are needed.
-COPY pyproject.toml README.md manage.py ./
+COPY pyproject.toml requirements.lock README.md manage.py ./
 COPY ledgerflow ./ledgerflow
 COPY accounts ./accounts
 COPY users ./users
@@ -21,7 +21,9 @@ COPY orders ./orders
 COPY indexer ./indexer
 COPY config ./config
 COPY docker/entrypoint.sh /usr/local/bin/ledgerflow-entrypoint
-RUN pip install . \
+# Every dependency pinned with its hash (requirements.lock, `make lock`); then the project alone.
+RUN pip install --require-hashes -r requirements.lock \
+    && pip install --no-deps . \
     && useradd --system --no-create-home --uid 10001 ledgerflow
 
 USER 10001
