@@ -8,7 +8,7 @@ The MIGRATION_* values are the project's defaults, which its executor reads.
 import os
 from urllib.parse import urlsplit
 
-_url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ledgerflow"))
+_url = urlsplit(os.environ["DATABASE_URL"])  # .ci/django-oracle refuses to run without it
 _name = _url.path.lstrip("/") or "ledgerflow"
 
 
