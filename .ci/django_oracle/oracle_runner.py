@@ -11,10 +11,12 @@ so a test's ``from django.db.migrations.executor import MigrationExecutor`` gets
 
 import json
 import os
+import unittest
 from pathlib import Path
 
 from django.apps import AppConfig, apps
 from django.conf import settings
+from django.db import DatabaseError, connections
 from django.test.runner import DiscoverRunner
 
 SWAPS = ("none", "executor", "command")
@@ -51,6 +53,63 @@ def swap_in(swap):
         django_migrate.Command = Command
 
 
+class CleanAfterEachTest(unittest.TextTestResult):
+    """After each test, the test databases are put back as they were before the first one.
+
+    Django's tests clean up with ``migrate APP zero``, which the project's command refuses
+    (forward only); without this, that test's tables, history and checksum rows would make the
+    tests after it fail too, and the expected list would be knock-ons, not differences."""
+
+    baseline = {}  # alias -> (tables, history rows, checksum rows)
+
+    @classmethod
+    def take_baseline(cls):
+        cls.baseline = {alias: _contents(connections[alias]) for alias in connections}
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        for alias, (tables, history, ledger) in self.baseline.items():
+            connection = connections[alias]
+            # Django forbids a test the databases it does not declare; nor can it change them.
+            if alias not in getattr(test, "databases", ()) or connection.in_atomic_block:
+                continue  # inside a TestCase class's transaction: it is rolled back anyway
+            try:
+                _restore(connection, tables, history, ledger)
+            except DatabaseError as exc:  # the tests after this one will show it
+                self.stream.writeln(f"Could not clean {alias} after {test.id()}: {exc}")
+
+
+def _restore(connection, tables, history, ledger):
+    from ledgerflow.migrating.checksums import CHECKSUM_TABLE
+
+    now_tables, now_history, now_ledger = _contents(connection)
+    with connection.cursor() as cursor:
+        for table in sorted(now_tables - tables):
+            cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)} CASCADE")
+        for app, name in now_history - history:
+            cursor.execute(
+                "DELETE FROM django_migrations WHERE app = %s AND name = %s", [app, name]
+            )
+        for app, name in now_ledger - ledger:
+            cursor.execute(
+                f"DELETE FROM {CHECKSUM_TABLE} WHERE app = %s AND name = %s", [app, name]
+            )
+
+
+def _contents(connection):
+    from ledgerflow.migrating.checksums import CHECKSUM_TABLE
+
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+        cursor.execute("SELECT app, name FROM django_migrations")
+        history = set(cursor.fetchall())
+        ledger = set()
+        if CHECKSUM_TABLE in tables:
+            cursor.execute(f"SELECT app, name FROM {CHECKSUM_TABLE}")
+            ledger = set(cursor.fetchall())
+    return tables, history, ledger
+
+
 class OracleRunner(DiscoverRunner):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,8 +122,12 @@ class OracleRunner(DiscoverRunner):
             apps.set_installed_apps(settings.INSTALLED_APPS)
             swap_in(swap)
 
+    def get_resultclass(self):
+        return CleanAfterEachTest
+
     def run_suite(self, suite, **kwargs):
         """Also write each test's outcome to ``ORACLE_RESULTS`` (JSON) for .ci/django-oracle."""
+        CleanAfterEachTest.take_baseline()
         result = super().run_suite(suite, **kwargs)
         if path := os.environ.get("ORACLE_RESULTS"):
             failed = [test.id() for test, _ in result.failures + result.errors]
