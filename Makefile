@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check  # a runtime dependency in pyproject.toml that the lock lacks (run make lock)
 	@touch $@
 
 install: $(STAMP)  ## Create .venv and install the project with its dev tools, from the lock
