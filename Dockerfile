@@ -26,7 +26,7 @@ RUN python /tmp/install_pg_client.py /opt/pg-client \
 ENV LEDGERFLOW_PG_BIN_DIR=/opt/pg-client/bin
 
 # psycopg[binary] brings its own libpq. No extras: the embedded development server stays out.
-COPY pyproject.toml README.md manage.py ./
+COPY pyproject.toml requirements.lock README.md manage.py ./
 COPY ledgerflow ./ledgerflow
 COPY accounts ./accounts
 COPY users ./users
@@ -34,7 +34,9 @@ COPY orders ./orders
 COPY indexer ./indexer
 COPY config ./config
 COPY docker/entrypoint.sh /usr/local/bin/ledgerflow-entrypoint
-RUN pip install . \
+# Every dependency pinned with its hash (requirements.lock, `make lock`); then the project alone.
+RUN pip install --require-hashes -r requirements.lock \
+    && pip install --no-deps . \
     && useradd --system --no-create-home --uid 10001 ledgerflow
 
 USER 10001

@@ -21,9 +21,12 @@ def _container_section():
     return README.split("### Container", 1)[1].split("\n## ", 1)[0]
 
 
-def test_image_installs_the_project_as_the_readme_says():
-    assert re.search(r"^RUN pip install \.", DOCKERFILE, re.MULTILINE)
-    assert "`pip install .`" in _container_section()
+def test_image_installs_the_project_from_the_lock_as_the_readme_says():
+    assert re.search(r"^RUN pip install --require-hashes -r requirements\.lock", DOCKERFILE, re.M)
+    assert re.search(r"^    && pip install --no-deps \. ", DOCKERFILE, re.MULTILINE)
+    section = _container_section()
+    assert "`pip install --require-hashes -r requirements.lock`" in section
+    assert "`pip install --no-deps .`" in section
 
 
 def test_image_runs_migrate_with_database_url_as_the_readme_says():
