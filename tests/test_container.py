@@ -5,6 +5,7 @@ import re
 import shlex
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,27 @@ def test_image_pip_install_leaves_out_the_embedded_server(tmp_path):
     assert "ledgerflow-schema" in installed
     assert "django" in installed
     assert "pgserver" not in installed
+
+
+@pytest.mark.process
+def test_the_wheel_the_image_installs_carries_every_template_and_style(tmp_path):
+    # The image installs the project as a wheel, not from the checkout: a template left out of
+    # the package data is an admin page that fails only in production.
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", tmp_path, "."],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    tracked = subprocess.run(
+        ["git", "ls-files", "ledgerflow"], cwd=REPO_ROOT, capture_output=True, text=True
+    ).stdout.split()
+    needed = [
+        path
+        for path in tracked
+        if path.endswith((".html", ".css", ".json")) and "/migrations/" not in path
+    ]
+    assert len(needed) > 5
+    assert [path for path in needed if path not in shipped] == []
