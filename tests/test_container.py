@@ -3,6 +3,7 @@
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -216,23 +217,31 @@ def test_image_pip_install_leaves_out_the_embedded_server(tmp_path):
 
 @pytest.mark.process
 def test_the_wheel_the_image_installs_carries_every_template_and_style(tmp_path):
-    # The image installs the project as a wheel, not from the checkout: a template left out of
-    # the package data is an admin page that fails only in production.
+    # The image installs the project as a wheel built from the COPY steps' files alone (no
+    # egg-info of an editable install beside them): a template left out of the package data is
+    # an admin page that fails only in production.
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    source = tmp_path / "source"
+    for path in tracked:
+        if (REPO_ROOT / path).is_file():
+            (source / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / path, source / path)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", tmp_path, "."],
-        cwd=REPO_ROOT,
+        cwd=source,
         check=True,
         capture_output=True,
     )
     (wheel,) = tmp_path.glob("*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    tracked = subprocess.run(
-        ["git", "ls-files", "ledgerflow"], cwd=REPO_ROOT, capture_output=True, text=True
-    ).stdout.split()
     needed = [
         path
         for path in tracked
-        if path.endswith((".html", ".css", ".json")) and "/migrations/" not in path
+        if path.startswith("ledgerflow/")
+        and path.endswith((".html", ".css", ".json"))
+        and "/migrations/" not in path
     ]
     assert len(needed) > 5
     assert [path for path in needed if path not in shipped] == []
