@@ -36,12 +36,14 @@ def swap_in(swap):
     from django.db.migrations import executor as django_executor
 
     from ledgerflow.management.commands.migrate import Command as ProjectMigrate
-    from ledgerflow.migrating.executor import SafeMigrationExecutor
+    from ledgerflow.migrating import executor
 
     if swap == "executor":
-        django_executor.MigrationExecutor = SafeMigrationExecutor
-        django_migrate.MigrationExecutor = SafeMigrationExecutor
+        django_executor.MigrationExecutor = executor.SafeMigrationExecutor
+        assert executor.install(), "the executor refuses this Django release"
     elif swap == "command":
+        # The project's command runs only with its executor, as the app's ready() installs it.
+        assert executor.install(), "the executor refuses this Django release"
 
         class Command(ProjectMigrate):
             def add_arguments(self, parser):
@@ -80,7 +82,9 @@ class CleanAfterEachTest(unittest.TextTestResult):
 
 
 def _restore(connection, tables, history, ledger):
-    from ledgerflow.migrating.checksums import CHECKSUM_TABLE
+    from ledgerflow.models import AppliedMigrationChecksum
+
+    CHECKSUM_TABLE = AppliedMigrationChecksum._meta.db_table
 
     now_tables, now_history, now_ledger = _contents(connection)
     with connection.cursor() as cursor:
@@ -97,7 +101,9 @@ def _restore(connection, tables, history, ledger):
 
 
 def _contents(connection):
-    from ledgerflow.migrating.checksums import CHECKSUM_TABLE
+    from ledgerflow.models import AppliedMigrationChecksum
+
+    CHECKSUM_TABLE = AppliedMigrationChecksum._meta.db_table
 
     with connection.cursor() as cursor:
         tables = set(connection.introspection.table_names(cursor))

@@ -140,7 +140,14 @@ class SafeMigrationExecutor(MigrationExecutor):
     def _one_transaction(self, migration, action, fake=False):
         """A transaction around a whole (un)apply, history rows included. Progress is reported
         around it, so "OK" is printed only once the commit has happened."""
-        callback, self.progress_callback = self.progress_callback, None
+        outcome = {"fake": fake}
+
+        def note(event, migration=None, fake=False):
+            # Django reports a migration --fake-initial found already built as faked.
+            if event.endswith("_success"):
+                outcome["fake"] = fake
+
+        callback, self.progress_callback = self.progress_callback, note
         if callback:
             callback(f"{action}_start", migration, fake)
         try:
@@ -149,7 +156,7 @@ class SafeMigrationExecutor(MigrationExecutor):
         finally:
             self.progress_callback = callback
         if callback:
-            callback(f"{action}_success", migration, fake)
+            callback(f"{action}_success", migration, outcome["fake"])
 
     def _history_keys(self, migration):
         """``(app, name, migration)`` of each history row ``migration`` writes: a squash writes

@@ -122,3 +122,14 @@ def test_fake_backwards_edits_only_the_history():
         assert query(
             db, "SELECT count(*) FROM ledgerflow_migration_checksums WHERE app = 'users'"
         ) == [(0,)]
+
+
+def test_an_unknown_app_is_refused_before_waiting_for_the_lock():
+    with scratch_database() as db, connect(db, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+        # Were the app checked after the lock, this would wait, then time out on the lock.
+        result = run_manage(db, "migrate", "nosuchapp", "--lock-wait-timeout", "0")
+
+        assert result.returncode == 1
+        assert "No installed app with label 'nosuchapp'" in result.stderr
+        assert "migration lock" not in result.stderr + result.stdout

@@ -10,6 +10,7 @@ forward only, checksums verified, pre-flight checks, an optional backup.
 import functools
 import math
 
+from django.apps import apps
 from django.core.management.base import CommandError
 from django.core.management.commands import migrate as django_migrate
 from django.db import DEFAULT_DB_ALIAS
@@ -60,6 +61,12 @@ class Command(django_migrate.Command):
         wait = options["lock_wait_timeout"]
         if wait is not None and not (math.isfinite(wait) and wait >= 0):
             raise CommandError("--lock-wait-timeout must be a number of seconds, 0 or more.")
+        if options["app_label"]:
+            # As Django's command, and before the lock: a typo costs no wait.
+            try:
+                apps.get_app_config(options["app_label"])
+            except LookupError as exc:
+                raise CommandError(str(exc)) from None
         if options["plan"] or options["check_unapplied"]:
             if options["database"] == DEFAULT_DB_ALIAS:
                 use_direct_connection()  # the route migrate itself would read through
