@@ -14,6 +14,8 @@ import pytest
 from ledgerflow.db.server_versions import MINIMUM_MAJOR, NEWEST_TESTED_MAJOR
 from tests.support.databases import REPO_ROOT, database_url, manage, scratch_database
 
+pytestmark = pytest.mark.process  # they start servers or manage.py, or create databases
+
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
 README = (REPO_ROOT / "docs" / "OPERATIONS.md").read_text()
 ENTRYPOINT = (REPO_ROOT / "docker" / "entrypoint.sh").read_text()
@@ -215,7 +217,6 @@ def test_image_pip_install_leaves_out_the_embedded_server(tmp_path):
     assert "pgserver" not in installed
 
 
-@pytest.mark.process
 def test_the_wheel_the_image_installs_carries_every_template_and_style(tmp_path):
     # The image installs the project as a wheel built from the COPY steps' files alone (no
     # egg-info of an editable install beside them): a template left out of the package data is

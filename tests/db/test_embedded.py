@@ -9,6 +9,8 @@ import pytest
 
 from ledgerflow.db import embedded
 
+pytestmark = pytest.mark.process  # they start servers or manage.py, or create databases
+
 
 @pytest.fixture
 def base_dir():

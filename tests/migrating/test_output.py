@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
+
 from tests.migrating.support import run_manage
 from tests.support.databases import scratch_database
+
+pytestmark = pytest.mark.process  # they start servers or manage.py, or create databases
 
 ACCOUNTS_0001 = "accounts.0001_create_accounts"
 

@@ -11,6 +11,8 @@ from tests.roles.conftest import url_as
 from tests.support.databases import connect, database_url, manage
 from tests.support.servers import get_json, running_server
 
+pytestmark = pytest.mark.process  # they start servers or manage.py, or create databases
+
 
 @pytest.fixture(scope="module")
 def owner():
