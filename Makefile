@@ -60,10 +60,11 @@ django-oracle: $(STAMP)  ## Django's own migration tests against our executor an
 test-matrix: $(STAMP)  ## Schema-level tests on PostgreSQL 14 to 18 (and 13 refused); see .ci/pg-matrix
 	$(BIN)/python .ci/pg-matrix $(MAJORS)
 
-lint: $(STAMP)  ## ruff, import layers, models/migrations agreement, hadolint on the Dockerfile
+lint: $(STAMP)  ## ruff, import layers, one home per public name, models/migrations agreement, hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python .ci/duplicate-names
 	LEDGERFLOW_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/hadolint Dockerfile
 

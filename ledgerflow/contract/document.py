@@ -11,7 +11,7 @@ def _sql(text):
     return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
 
 
-def render(sqlx_version):
+def render_contract(sqlx_version):
     lines = [
         "# The schema contract with the LedgerFlow services",
         "",

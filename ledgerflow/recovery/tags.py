@@ -29,7 +29,7 @@ def _serialise(tag):
     }
 
 
-def release_tags():
+def list_tags():
     """Every release tag, oldest first, as JSON-serialisable dicts
     (name, created_at ISO 8601, created_by, migration_state ``[[app, name], ...]``)."""
     _require_table()

@@ -110,7 +110,7 @@ def generate_all(using="default"):
             root_relative_expected: states.to_text(),
             DOCS_PATH: render_markdown(head, states.state_with_role("head")),
             SQL_PATH: dumps["sql"],
-            Path(contract_document.PATH): contract_document.render(SQLX_VERSION),
+            Path(contract_document.PATH): contract_document.render_contract(SQLX_VERSION),
         }
     )
 

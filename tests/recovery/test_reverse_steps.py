@@ -14,7 +14,7 @@ from ledgerflow.recovery.planning import (
     build_plan,
     render,
 )
-from ledgerflow.recovery.tags import create_tag, release_tags
+from ledgerflow.recovery.tags import create_tag, list_tags
 
 
 def _forward(apps, schema_editor):
@@ -81,7 +81,7 @@ def test_non_atomic_migration_makes_the_plan_say_so(db):
 def test_release_tags_are_json_serialisable_with_state(db):
     create_tag("v1.2.0", "ops@host", [("ledgerflow", "0001_install_update_updated_at_column")])
 
-    (tag,) = release_tags()
+    (tag,) = list_tags()
 
     assert tag["name"] == "v1.2.0"
     assert tag["created_by"] == "ops@host"
@@ -96,4 +96,4 @@ def test_tag_names_are_unique_and_checked(db):
         create_tag("v1", "someone@else", [])
     with pytest.raises(RecoveryError, match="not a valid tag name"):
         create_tag("../v2", "ops@host", [])
-    assert [tag["name"] for tag in release_tags()] == ["v1"]
+    assert [tag["name"] for tag in list_tags()] == ["v1"]

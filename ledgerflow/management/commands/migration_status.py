@@ -10,7 +10,7 @@ from ledgerflow.migrating.connection import use_direct_connection
 from ledgerflow.migrating.lock import describe_holder
 from ledgerflow.migrating.status import gate_failures, migration_status
 from ledgerflow.recovery import RecoveryError
-from ledgerflow.recovery.tags import release_tags
+from ledgerflow.recovery.tags import list_tags
 from ledgerflow.schema.drift import detect_drift
 
 
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         status["drift"] = [str(difference) for difference in detect_drift(connection)]
         status["gate_failures"] = gate_failures(status, status["drift"])
         try:
-            status["release_tags"] = release_tags()
+            status["release_tags"] = list_tags()
         except RecoveryError:
             status["release_tags"] = []  # the tags table comes with a pending migration
         if options["json"]:

@@ -9,7 +9,7 @@ from django.db import connection
 
 from ledgerflow.migrating.history import read_history
 from ledgerflow.recovery import RecoveryError
-from ledgerflow.recovery.tags import create_tag, release_tags
+from ledgerflow.recovery.tags import create_tag, list_tags
 
 
 def _operator():
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             raise CommandError("give a tag NAME (or --list).")
         try:
             if options["list"]:
-                self.stdout.write(json.dumps(release_tags(), indent=2))
+                self.stdout.write(json.dumps(list_tags(), indent=2))
                 return
             with connection.cursor() as cursor:
                 state = list(read_history(cursor).applied_keys)
