@@ -82,6 +82,10 @@ class CutoverError(Exception):
         self.report = report
 
 
+STAGING_TABLES = tuple(
+    f"pg_temp.cutover_{name}" for name in ("accounts", "identities", "people", "orders", "deposits")
+)
+
 STAGE = [
     # v1 accounts with their Telegram id read as a number and the reason v2 cannot hold them.
     f"""
@@ -544,8 +548,10 @@ def run_cutover(
     from django.db import transaction
 
     started = datetime.now(UTC)
+    # Inside a caller's transaction the isolation level is the caller's to choose.
+    fresh_transaction = not connection.in_atomic_block
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        if dry_run:
+        if dry_run and fresh_transaction:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         _lock(cursor, lock_timeout_ms, v1=not dry_run)
         locked_at = time.monotonic()
@@ -562,12 +568,17 @@ def run_cutover(
             _guard_emptying(cursor, lossy=discard_service_writes, what="redoing the cutover")
         backup_taken = None
         if backup is not None and not dry_run:
-            backup_taken = backup(_scalar(cursor, "SELECT pg_export_snapshot()"))
+            # The archive holds exactly the locked state. A caller's outer transaction (a
+            # test's) cannot export its snapshot; pg_dump then takes its own.
+            snapshot = _scalar(cursor, "SELECT pg_export_snapshot()") if fresh_transaction else None
+            backup_taken = backup(snapshot)
         if any(counts.values()):
             _empty_v2(cursor)
         # setval is not undone by a rollback: a dry or refused run must not shift the ids.
         for table in ("accounts", "orders", "balances"):
             cursor.execute(f"SELECT setval('{SCHEMA}.{table}_id_seq', 1, false)")
+        # ON COMMIT DROP is not enough inside a caller's transaction that runs this twice.
+        cursor.execute(f"DROP TABLE IF EXISTS {', '.join(STAGING_TABLES)}")
         for statement in STAGE:
             cursor.execute(statement)
         cursor.execute(REJECT, {"reasons": json.dumps(REASONS)})
@@ -614,6 +625,7 @@ def undo_cutover(connection, *, discard_service_writes=False, backup=None, lock_
     from django.db import transaction
 
     started = datetime.now(UTC)
+    fresh_transaction = not connection.in_atomic_block
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         _lock(cursor, lock_timeout_ms, v1=False)
         counts = v2_row_counts(cursor)
@@ -622,7 +634,8 @@ def undo_cutover(connection, *, discard_service_writes=False, backup=None, lock_
         _guard_emptying(cursor, lossy=discard_service_writes, what="undoing the cutover")
         backup_taken = None
         if backup is not None:
-            backup_taken = backup(_scalar(cursor, "SELECT pg_export_snapshot()"))
+            snapshot = _scalar(cursor, "SELECT pg_export_snapshot()") if fresh_transaction else None
+            backup_taken = backup(snapshot)
         _empty_v2(cursor)
         report = {"emptied": counts, "backup": backup_taken}
         cursor.execute(
