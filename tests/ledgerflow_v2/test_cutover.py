@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from ledgerflow.db.introspection import diff_snapshots, schema_snapshot
 from ledgerflow.recovery import RecoveryError
 from ledgerflow_v2.cutover import CutoverError, run_cutover, undo_cutover, v2_row_counts
+from tests.contract_v2.expected import TABLES, expected_snapshot
 from tests.contract_v2.service_statements import ServiceSession, newest_services_flow
 from tests.ledgerflow_v2.dirty_v1 import (
     CARRIED_ORDERS,
@@ -250,3 +252,12 @@ def test_no_backup_means_no_cutover(labels, monkeypatch):
 def test_discarding_service_writes_always_backs_up():
     with pytest.raises(CommandError, match="drop --no-backup"):
         call_command("cutover_v2", "--undo", "--discard-service-writes", "--no-backup")
+
+
+def test_after_the_cutover_v2_is_still_exactly_the_contract(labels):
+    # The load drops the foreign keys and plain indexes and rebuilds them from the catalogue.
+    cut_over()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL search_path = ledgerflow_v2")
+        assert diff_snapshots(expected_snapshot(), schema_snapshot(cursor, tables=TABLES)) == []
