@@ -207,7 +207,6 @@ STAGE = [
     FROM public.deposit_events d
     JOIN cutover_deposits c ON c.id = d.id
     WHERE c.reason IS NULL
-    ORDER BY d.id
     """,
     # Past every v1 id, rejected ones too: a new id never repeats one in the rejects.
     f"""
@@ -366,16 +365,20 @@ FINGERPRINT = " UNION ALL ".join(
 )
 
 
-# The foreign keys and the plain indexes of the v2 tables, as the catalogue spells them: a bulk
-# load builds each index once by sorting and checks each foreign key with one join, instead of
-# row by row. Read back from the catalogue, so they come back exactly as the migration made them.
+# The constraints and plain indexes of the v2 tables that the load would otherwise maintain row
+# by row: every foreign key, and the primary keys and unique constraints of the big tables (the
+# joins of the load use hash joins, not these indexes). After the rows are in, each index is
+# built once by sorting and each foreign key checked by one join. They are read back from the
+# catalogue, so they come back exactly as the migration made them (the parity test checks).
+BULK_TABLES = ("orders", "deposit_events", "balances")
 DEFERRED_CONSTRAINTS = f"""
-SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
-       format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,
+SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname),
+       format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname,
               pg_get_constraintdef(oid))
 FROM pg_constraint
-WHERE contype = 'f' AND connamespace = '{SCHEMA}'::regnamespace
-ORDER BY conname
+WHERE connamespace = '{SCHEMA}'::regnamespace
+  AND (contype = 'f' OR contype IN ('p', 'u') AND conrelid::regclass::text = ANY(%(bulk)s))
+ORDER BY contype = 'f' DESC, conname
 """
 DEFERRED_INDEXES = f"""
 SELECT format('DROP INDEX %%s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
@@ -388,13 +391,15 @@ ORDER BY 1
 
 
 def _defer_checks_and_indexes(cursor):
-    """Drop the v2 foreign keys and plain indexes for the load; return the SQL that restores
-    them, to run in the same transaction after it."""
-    constraints = _rows(cursor, DEFERRED_CONSTRAINTS)
+    """Drop what the load would maintain row by row; return the SQL that restores it (indexes,
+    then keys, then the foreign keys that need them), to run after the load, in the same
+    transaction."""
+    bulk = [f"{SCHEMA}.{table}" for table in BULK_TABLES]
+    constraints = _rows(cursor, DEFERRED_CONSTRAINTS, {"bulk": bulk})
     indexes = _rows(cursor, DEFERRED_INDEXES, {"tables": list(V2_TABLES)})
     for drop, _ in constraints + indexes:
         cursor.execute(drop)
-    return [create for _, create in indexes] + [create for _, create in constraints]
+    return [create for _, create in indexes] + [create for _, create in reversed(constraints)]
 
 
 def _rows(cursor, sql, params=None):
@@ -617,6 +622,10 @@ def run_cutover(
             cursor.execute(f"SELECT setval('{SCHEMA}.{table}_id_seq', 1, false)")
         # ON COMMIT DROP is not enough inside a caller's transaction that runs this twice.
         cursor.execute(f"DROP TABLE IF EXISTS {', '.join(STAGING_TABLES)}")
+        # Memory for the load's hash joins and sorts and the index builds, for this
+        # transaction only.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         restore = _defer_checks_and_indexes(cursor)
         for statement in STAGE:
             cursor.execute(statement)
