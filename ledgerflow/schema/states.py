@@ -8,7 +8,7 @@ from django.db.migrations.loader import MigrationLoader
 
 # The apps whose migrations build objects of the LedgerFlow schema or this project's bookkeeping.
 # Django's own apps are left out: they never touch the LedgerFlow objects.
-SCHEMA_APPS = ("ledgerflow", "accounts", "users", "orders", "indexer")
+SCHEMA_APPS = ("ledgerflow", "accounts", "users", "orders", "indexer", "ledgerflow_v2")
 
 # The migrations that build what sqlx migration 20250709000001 ("initial schema") built.
 SQLX_VERSION = 20250709000001
