@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "users",
     "orders",
     "indexer",
+    "ledgerflow_v2",
 ]
 
 MIDDLEWARE = [

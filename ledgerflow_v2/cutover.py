@@ -1,0 +1,691 @@
+"""The cutover from v1 (the five tables in ``public``) to v2 (``ledgerflow_v2``), in set-based SQL.
+
+One transaction: the v1 tables are locked against writes (SHARE: the old services can still read),
+the v2 service tables against everything but reads, a backup is taken of exactly the locked
+state, and then every v1 row is either carried into v2 or written whole, with its reason, into
+``ledgerflow_v2.cutover_rejects``; every decision taken without asking goes into
+``ledgerflow_v2.cutover_notes``. Money is reconciled per token before the commit: v1 total =
+carried + rejected, or nothing is committed. v1 is only read.
+
+For speed the load runs as a restore does: the v2 foreign keys and plain indexes are dropped
+first and rebuilt after, from their catalogue definitions, in the same transaction (one sort per
+index, one join per foreign key); nothing outside the transaction ever sees them missing.
+
+A dry run does the same work in a transaction that is rolled back, in a REPEATABLE READ
+snapshot without the write lock, so the old services keep running while it reports.
+"""
+
+import json
+import time
+from datetime import UTC, datetime
+
+SCHEMA = "ledgerflow_v2"
+V1_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
+# In foreign-key order, children first.
+V2_TABLES = ("deposit_events", "balances", "orders", "chain_states", "accounts")
+RECORD_TABLES = ("cutover_rejects", "cutover_notes")
+
+REASONS = {
+    "account_without_telegram_id": (
+        "v2 keys every account by a Telegram id (accounts.telegram_id BIGINT NOT NULL); this v1 "
+        "account has none"
+    ),
+    "account_telegram_id_not_an_integer": (
+        "the v1 telegram_id text is not an integer that fits BIGINT, so it cannot key a v2 account"
+    ),
+    "two_accounts_for_one_telegram_id": (
+        "more than one v1 account carries this Telegram id; v2 holds one account per Telegram id "
+        "and the cutover does not guess which one is the person's"
+    ),
+    "order_account_unresolved": (
+        "orders.account_id matches neither a carried Telegram id nor a carried account's "
+        "account_id, so the order has no v2 account (orders_account_id_fk)"
+    ),
+    "order_account_rejected": (
+        "orders.account_id names a v1 account that was itself rejected, and no carried account "
+        "has that Telegram id"
+    ),
+    "order_amount_not_a_positive_integer": (
+        "orders.amount is not a positive integer (v2: NUMERIC(78,0) with CHECK (amount > 0))"
+    ),
+    "deposit_order_unknown": (
+        "the deposit's order_id is not in v1 orders (v2: deposit_events_order_id_fk)"
+    ),
+    "deposit_order_rejected": "the deposit's order was rejected, so v2 cannot hold the deposit",
+    "deposit_amount_not_a_positive_integer": (
+        "deposit_events.amount is not a positive integer "
+        "(v2: NUMERIC(78,0) with CHECK (amount > 0))"
+    ),
+}
+
+# A v1 text that PostgreSQL reads as a number; anything else is an unreadable amount.
+NUMBER = r"'^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$'"
+ZERO = r"'^\s*[+-]?0*(\.0*)?\s*$'"
+POSITIVE_INTEGER = "'^[0-9]{1,78}$'"
+
+
+def _bigint_of(text):
+    """SQL: ``text`` as BIGINT when it is a plain integer of up to 18 digits (always in range;
+    Telegram ids are far shorter), else NULL. One cheap regex: it runs once per order."""
+    return f"CASE WHEN {text} ~ '^[0-9]{{1,18}}$' THEN {text}::bigint END"
+
+
+def _positive_integer(text):
+    return f"({text} ~ {POSITIVE_INTEGER} AND {text} !~ '^0+$')"
+
+
+class CutoverError(Exception):
+    """A refusal; the message says what to do, and nothing was changed."""
+
+    def __init__(self, message, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+STAGING_TABLES = tuple(
+    f"pg_temp.cutover_{name}" for name in ("accounts", "identities", "people", "orders", "deposits")
+)
+
+STAGE = [
+    # v1 accounts with their Telegram id read as a number and the reason v2 cannot hold them.
+    f"""
+    CREATE TEMP TABLE cutover_accounts ON COMMIT DROP AS
+    SELECT p.*,
+           CASE WHEN p.telegram_text IS NULL OR btrim(p.telegram_text) = ''
+                    THEN 'account_without_telegram_id'
+                WHEN p.telegram_id IS NULL THEN 'account_telegram_id_not_an_integer'
+                WHEN count(*) OVER (PARTITION BY p.telegram_id) > 1
+                    THEN 'two_accounts_for_one_telegram_id'
+           END AS reason
+    FROM (SELECT a.id, a.account_id, a.email, a.evm_address, a.created_at, a.updated_at,
+                 a.telegram_id AS telegram_text, {_bigint_of("a.telegram_id")} AS telegram_id
+          FROM public.accounts a) p
+    """,
+    "ANALYZE cutover_accounts",
+    # One person per Telegram id: a users row, a carried accounts row, or both merged.
+    """
+    CREATE TEMP TABLE cutover_identities ON COMMIT DROP AS
+    SELECT coalesce(u.telegram_id, a.telegram_id) AS telegram_id,
+           u.id AS user_id, a.id AS account_uuid, a.account_id AS account_name,
+           u.username AS user_name, a.email,
+           a.evm_address AS account_evm, u.evm_address AS user_evm,
+           least(a.created_at, u.created_at) AS created_at,
+           greatest(a.updated_at, u.updated_at) AS updated_at
+    FROM public.users u
+    FULL JOIN (SELECT * FROM cutover_accounts WHERE reason IS NULL) a
+           ON a.telegram_id = u.telegram_id
+    """,
+    # The v2 username: the account's account_id, else the user's username when no one else
+    # has it, else a generated one. An email shared by two people stays with the earliest.
+    """
+    CREATE TEMP TABLE cutover_people ON COMMIT DROP AS
+    SELECT i.*,
+           CASE WHEN i.account_name IS NOT NULL THEN i.account_name
+                WHEN i.user_name IS NOT NULL AND btrim(i.user_name) <> '' AND NOT i.name_taken
+                    THEN i.user_name
+                ELSE 'telegram:' || i.telegram_id END AS username,
+           CASE WHEN i.email IS NOT NULL AND row_number() OVER (
+                    PARTITION BY i.email ORDER BY i.created_at NULLS LAST, i.telegram_id) > 1
+                THEN NULL ELSE i.email END AS email_kept
+    FROM (SELECT i.*,
+                 i.account_name IS NULL AND (
+                     EXISTS (SELECT 1 FROM public.accounts a WHERE a.account_id = i.user_name)
+                     OR count(*) FILTER (WHERE i.account_name IS NULL)
+                            OVER (PARTITION BY i.user_name) > 1) AS name_taken
+          FROM cutover_identities i) i
+    """,
+    "ANALYZE cutover_people",
+    f"""
+    INSERT INTO {SCHEMA}.accounts (username, telegram_id, email, evm_address, created_at,
+                                   updated_at)
+    SELECT username, telegram_id, email_kept, coalesce(account_evm, user_evm),
+           coalesce(created_at, now()), coalesce(updated_at, created_at, now())
+    FROM cutover_people
+    ORDER BY created_at NULLS LAST, telegram_id
+    """,
+    f"ANALYZE {SCHEMA}.accounts",
+    # orders.account_id holds a Telegram id as text (CONTRACT.md); an account's account_id is
+    # accepted too. Both unique in v2, so the joins never multiply rows.
+    f"""
+    CREATE TEMP TABLE cutover_orders ON COMMIT DROP AS
+    SELECT o.id, o.account_id AS reference, by_tg.id AS tg_account, by_name.id AS name_account,
+           CASE WHEN coalesce(by_tg.id, by_name.id) IS NULL THEN
+                    CASE WHEN rejected_name.account_id IS NOT NULL
+                              OR rejected_tg.telegram_id IS NOT NULL
+                         THEN 'order_account_rejected' ELSE 'order_account_unresolved' END
+                WHEN NOT {_positive_integer("o.amount")}
+                    THEN 'order_amount_not_a_positive_integer'
+           END AS reason
+    FROM public.orders o
+    CROSS JOIN LATERAL (SELECT {_bigint_of("o.account_id")} AS telegram_id OFFSET 0) ref
+    LEFT JOIN {SCHEMA}.accounts by_tg ON by_tg.telegram_id = ref.telegram_id
+    LEFT JOIN {SCHEMA}.accounts by_name ON by_name.username = o.account_id
+    LEFT JOIN (SELECT DISTINCT account_id FROM cutover_accounts WHERE reason IS NOT NULL)
+              rejected_name ON rejected_name.account_id = o.account_id
+    LEFT JOIN (SELECT DISTINCT telegram_id FROM cutover_accounts WHERE reason IS NOT NULL)
+              rejected_tg ON rejected_tg.telegram_id = ref.telegram_id
+    """,
+    "ANALYZE cutover_orders",
+    f"""
+    INSERT INTO {SCHEMA}.orders (order_id, account_id, broker_id, amount, token_address, status,
+                                 created_at, updated_at, transaction_hash, notified)
+    SELECT o.order_id, coalesce(c.tg_account, c.name_account), o.broker_id,
+           o.amount::numeric(78,0), o.token_address, o.status::text::{SCHEMA}.order_status,
+           coalesce(o.created_at, now()), coalesce(o.updated_at, o.created_at, now()),
+           o.transaction_hash, o.status = 'completed'
+    FROM public.orders o
+    JOIN cutover_orders c ON c.id = o.id
+    WHERE c.reason IS NULL
+    """,
+    f"ANALYZE {SCHEMA}.orders",
+    f"""
+    CREATE TEMP TABLE cutover_deposits ON COMMIT DROP AS
+    SELECT d.id,
+           CASE WHEN v1.id IS NULL THEN 'deposit_order_unknown'
+                WHEN v2.id IS NULL THEN 'deposit_order_rejected'
+                WHEN NOT {_positive_integer("d.amount")}
+                    THEN 'deposit_amount_not_a_positive_integer'
+           END AS reason
+    FROM public.deposit_events d
+    LEFT JOIN public.orders v1 ON v1.order_id = d.order_id
+    LEFT JOIN {SCHEMA}.orders v2 ON v2.order_id = d.order_id
+    """,
+    "ANALYZE cutover_deposits",
+    # deposit_events ids are already BIGINT in v1: they are kept.
+    f"""
+    INSERT INTO {SCHEMA}.deposit_events (id, chain_id, contract_address, order_id, sender, amount,
+                                         transaction_hash, block_number, log_index, created_at,
+                                         processed)
+    SELECT d.id, d.chain_id, d.contract_address, d.order_id, d.sender, d.amount::numeric(78,0),
+           d.transaction_hash, d.block_number, d.log_index, coalesce(d.created_at, now()),
+           d.processed
+    FROM public.deposit_events d
+    JOIN cutover_deposits c ON c.id = d.id
+    WHERE c.reason IS NULL
+    """,
+    # Past every v1 id, rejected ones too: a new id never repeats one in the rejects.
+    f"""
+    SELECT setval('{SCHEMA}.deposit_events_id_seq',
+                  greatest(coalesce((SELECT max(id) FROM public.deposit_events), 1), 1),
+                  (SELECT count(*) > 0 FROM public.deposit_events))
+    """,
+    f"""
+    INSERT INTO {SCHEMA}.chain_states (chain_id, contract_address, last_scanned_block, updated_at)
+    SELECT chain_id, contract_address, last_scanned_block, coalesce(updated_at, now())
+    FROM public.chain_states
+    """,
+    # What the balancer would have credited: the sum of each account's completed orders.
+    f"""
+    INSERT INTO {SCHEMA}.balances (account_id, balance, created_at, updated_at)
+    SELECT account_id, sum(amount), now(), now()
+    FROM {SCHEMA}.orders WHERE status = 'completed'
+    GROUP BY account_id ORDER BY account_id
+    """,
+]
+
+REJECT = f"""
+INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
+SELECT 'accounts', a.id::text, c.reason, %(reasons)s::jsonb ->> c.reason, to_jsonb(a)
+FROM public.accounts a JOIN cutover_accounts c ON c.id = a.id WHERE c.reason IS NOT NULL
+UNION ALL
+SELECT 'orders', o.order_id, c.reason, %(reasons)s::jsonb ->> c.reason, to_jsonb(o)
+FROM public.orders o JOIN cutover_orders c ON c.id = o.id WHERE c.reason IS NOT NULL
+UNION ALL
+SELECT 'deposit_events', d.id::text, c.reason, %(reasons)s::jsonb ->> c.reason, to_jsonb(d)
+FROM public.deposit_events d JOIN cutover_deposits c ON c.id = d.id WHERE c.reason IS NOT NULL
+"""
+
+NOTE = f"""
+INSERT INTO {SCHEMA}.cutover_notes (kind, subject, detail, data)
+SELECT 'merged_identity', 'telegram_id ' || telegram_id,
+       'v1 users row and v1 accounts row with this Telegram id became one v2 account',
+       jsonb_build_object('user_id', user_id, 'account_id', account_uuid,
+                          'account_account_id', account_name, 'username', username)
+FROM cutover_people WHERE user_id IS NOT NULL AND account_uuid IS NOT NULL
+UNION ALL
+SELECT 'conflicting_evm_address', 'telegram_id ' || telegram_id,
+       'the accounts row and the users row name different EVM addresses; v2 keeps the '
+       || 'accounts row''s (the balancer''s)',
+       jsonb_build_object('kept', account_evm, 'dropped', user_evm)
+FROM cutover_people
+WHERE account_evm IS NOT NULL AND user_evm IS NOT NULL AND lower(account_evm) <> lower(user_evm)
+UNION ALL
+SELECT 'username_generated', 'telegram_id ' || telegram_id,
+       'no accounts row, and the users row''s username is empty or held by someone else; '
+       || 'v2 needs a unique username',
+       jsonb_build_object('username', username, 'users_username', user_name)
+FROM cutover_people WHERE account_name IS NULL AND username = 'telegram:' || telegram_id
+UNION ALL
+SELECT 'username_from_users', 'telegram_id ' || telegram_id,
+       'no accounts row: the v2 username is the users row''s username',
+       jsonb_build_object('username', username)
+FROM cutover_people WHERE account_name IS NULL AND username <> 'telegram:' || telegram_id
+UNION ALL
+SELECT 'email_shared', 'telegram_id ' || telegram_id,
+       'another person already has this email and v2 keeps emails unique; this account gets none',
+       jsonb_build_object('email', email)
+FROM cutover_people WHERE email IS NOT NULL AND email_kept IS NULL
+UNION ALL
+SELECT 'account_resolved_by_account_id', 'order ' || o.order_id,
+       'orders.account_id is not a carried Telegram id; it matched an account''s account_id',
+       jsonb_build_object('reference', c.reference, 'v2_account_id', c.name_account)
+FROM cutover_orders c JOIN public.orders o ON o.id = c.id
+WHERE c.reason IS NULL AND c.tg_account IS NULL
+UNION ALL
+SELECT 'ambiguous_account_reference', 'order ' || o.order_id,
+       'orders.account_id is both a Telegram id and another account''s account_id; '
+       || 'the Telegram id won (CONTRACT.md: it holds a Telegram id)',
+       jsonb_build_object('reference', c.reference, 'chosen', c.tg_account,
+                          'other', c.name_account)
+FROM cutover_orders c JOIN public.orders o ON o.id = c.id
+WHERE c.reason IS NULL AND c.tg_account <> c.name_account
+UNION ALL
+SELECT 'chain_id_defaulted', NULL,
+       count(*) || ' carried orders got chain_id 1 (v1 has no chain_id; the v2 default); '
+       || count(*) FILTER (WHERE other_chain) || ' of them have v1 deposits on another chain',
+       jsonb_build_object('orders', count(*),
+                          'with_deposits_on_another_chain', count(*) FILTER (WHERE other_chain))
+FROM (SELECT other.order_id IS NOT NULL AS other_chain
+      FROM {SCHEMA}.orders o
+      LEFT JOIN (SELECT DISTINCT order_id FROM public.deposit_events WHERE chain_id <> 1) other
+             ON other.order_id = o.order_id) defaulted
+HAVING count(*) > 0
+UNION ALL
+SELECT 'completed_orders_marked_notified', NULL,
+       count(*) || ' completed orders carried with notified = true, so the new bot does not '
+       || 'announce them again',
+       jsonb_build_object('orders', count(*))
+FROM {SCHEMA}.orders WHERE notified HAVING count(*) > 0
+UNION ALL
+SELECT 'balances_seeded', NULL,
+       count(*) || ' balances seeded from the sum of each account''s completed orders '
+       || '(all tokens together, as the balancer adds them)',
+       jsonb_build_object('accounts', count(*), 'total', sum(balance)::text)
+FROM {SCHEMA}.balances HAVING count(*) > 0
+UNION ALL
+SELECT 'timestamp_defaulted', source, count(*) || ' rows had no ' || source
+       || '; v2 gives them the cutover time (the services read it as non-null)',
+       jsonb_build_object('rows', count(*))
+FROM (SELECT 'accounts.created_at' AS source FROM cutover_people WHERE created_at IS NULL
+      UNION ALL SELECT 'orders.created_at' FROM public.orders o JOIN cutover_orders c USING (id)
+                WHERE c.reason IS NULL AND o.created_at IS NULL) missing
+GROUP BY source
+"""
+
+
+def _money_sql(v1_table, key, rejected_key, carried_sql):
+    return f"""
+    WITH v1 AS (
+        SELECT {key} AS key, count(*) AS n,
+               sum(CASE WHEN amount ~ {NUMBER} THEN btrim(amount)::numeric END) AS total,
+               count(*) FILTER (WHERE amount !~ {NUMBER}) AS unreadable
+        FROM public.{v1_table} GROUP BY 1),
+    carried AS ({carried_sql}),
+    rejected AS (
+        SELECT {rejected_key} AS key, count(*) AS n,
+               sum(CASE WHEN row_data->>'amount' ~ {NUMBER}
+                        THEN btrim(row_data->>'amount')::numeric END) AS total,
+               count(*) FILTER (WHERE row_data->>'amount' !~ {NUMBER}) AS unreadable
+        FROM {SCHEMA}.cutover_rejects WHERE source_table = '{v1_table}' GROUP BY 1)
+    SELECT key, coalesce(v1.n, 0), coalesce(v1.total, 0), coalesce(v1.unreadable, 0),
+           coalesce(carried.n, 0), coalesce(carried.total, 0),
+           coalesce(rejected.n, 0), coalesce(rejected.total, 0), coalesce(rejected.unreadable, 0)
+    FROM v1 FULL JOIN carried USING (key) FULL JOIN rejected USING (key)
+    ORDER BY key
+    """
+
+
+# Money per token for orders; deposits carry no token, so per chain and vault contract.
+MONEY = {
+    "orders": _money_sql(
+        "orders",
+        "token_address",
+        "row_data->>'token_address'",
+        f"SELECT token_address AS key, count(*) AS n, sum(amount) AS total "
+        f"FROM {SCHEMA}.orders GROUP BY 1",
+    ),
+    "deposit_events": _money_sql(
+        "deposit_events",
+        "chain_id || ':' || contract_address",
+        "(row_data->>'chain_id') || ':' || (row_data->>'contract_address')",
+        f"SELECT chain_id || ':' || contract_address AS key, count(*) AS n, sum(amount) AS total "
+        f"FROM {SCHEMA}.deposit_events GROUP BY 1",
+    ),
+}
+
+FINGERPRINT = " UNION ALL ".join(
+    f"SELECT '{table}', count(*), coalesce(sum(hashtext(t::text)::bigint), 0)::text "
+    f"FROM {SCHEMA}.{table} t"
+    for table in V2_TABLES
+)
+
+
+# The constraints and plain indexes of the v2 tables that the load would otherwise maintain row
+# by row: every foreign key, and the primary keys and unique constraints of the big tables (the
+# joins of the load use hash joins, not these indexes). After the rows are in, each index is
+# built once by sorting and each foreign key checked by one join. They are read back from the
+# catalogue, so they come back exactly as the migration made them (the parity test checks).
+BULK_TABLES = ("orders", "deposit_events", "balances")
+DEFERRED_CONSTRAINTS = f"""
+SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname),
+       format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname,
+              pg_get_constraintdef(oid))
+FROM pg_constraint
+WHERE connamespace = '{SCHEMA}'::regnamespace
+  AND (contype = 'f' OR contype IN ('p', 'u') AND conrelid::regclass::text = ANY(%(bulk)s))
+ORDER BY contype = 'f' DESC, conname
+"""
+DEFERRED_INDEXES = f"""
+SELECT format('DROP INDEX %%s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relnamespace = '{SCHEMA}'::regnamespace AND t.relname = ANY(%(tables)s)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+ORDER BY 1
+"""
+
+
+def _defer_checks_and_indexes(cursor):
+    """Drop what the load would maintain row by row; return the SQL that restores it (indexes,
+    then keys, then the foreign keys that need them), to run after the load, in the same
+    transaction."""
+    bulk = [f"{SCHEMA}.{table}" for table in BULK_TABLES]
+    constraints = _rows(cursor, DEFERRED_CONSTRAINTS, {"bulk": bulk})
+    indexes = _rows(cursor, DEFERRED_INDEXES, {"tables": list(V2_TABLES)})
+    for drop, _ in constraints + indexes:
+        cursor.execute(drop)
+    return [create for _, create in indexes] + [create for _, create in reversed(constraints)]
+
+
+def _rows(cursor, sql, params=None):
+    cursor.execute(sql, params)
+    return cursor.fetchall()
+
+
+def _scalar(cursor, sql, params=None):
+    cursor.execute(sql, params)
+    return cursor.fetchone()[0]
+
+
+def fingerprint(cursor):
+    """Row count and an order-independent hash of every row of each v2 service table."""
+    return {table: [count, digest] for table, count, digest in _rows(cursor, FINGERPRINT)}
+
+
+def v2_row_counts(cursor):
+    return {
+        table: _scalar(cursor, f"SELECT count(*) FROM {SCHEMA}.{table}")
+        for table in (*V2_TABLES, *RECORD_TABLES)
+    }
+
+
+def _lock(cursor, lock_timeout_ms, *, v1):
+    cursor.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+    try:
+        if v1:
+            tables = ", ".join(f"public.{table}" for table in V1_TABLES)
+            cursor.execute(f"LOCK TABLE {tables} IN SHARE MODE")
+        tables = ", ".join(f"{SCHEMA}.{table}" for table in V2_TABLES)
+        cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+    except Exception as exc:
+        if "lock timeout" not in str(exc):
+            raise
+        raise CutoverError(
+            f"Could not lock the tables within {lock_timeout_ms / 1000:g} s: something is still "
+            "writing to them (old services on the v1 tables, or new services on ledgerflow_v2). "
+            "Stop the old services first (docs/CUTOVER.md), then re-run; nothing was changed."
+        ) from None
+
+
+def _last_run(cursor):
+    rows = _rows(
+        cursor,
+        f"SELECT action, fingerprint FROM {SCHEMA}.cutover_runs ORDER BY id DESC LIMIT 1",
+    )
+    if not rows:
+        return None, None
+    action, recorded = rows[0]
+    # Django's psycopg setup hands jsonb over as text.
+    return action, json.loads(recorded) if isinstance(recorded, str) else recorded
+
+
+def _services_wrote(cursor):
+    """Which v2 tables changed since the last cutover wrote them; None when no cutover is on
+    record (v2 filled by something else)."""
+    action, recorded = _last_run(cursor)
+    if action != "cutover" or recorded is None:
+        return None
+    now = fingerprint(cursor)
+    return [table for table in V2_TABLES if now.get(table) != recorded.get(table)]
+
+
+def _empty_v2(cursor):
+    tables = ", ".join(f"{SCHEMA}.{table}" for table in (*V2_TABLES, *RECORD_TABLES))
+    cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY")
+
+
+def _guard_emptying(cursor, *, lossy, what):
+    changed = _services_wrote(cursor)
+    if changed is None:
+        counts = v2_row_counts(cursor)
+        if not any(counts.values()):
+            return
+        if not lossy:
+            raise CutoverError(
+                f"ledgerflow_v2 holds rows no cutover on record wrote "
+                f"({', '.join(f'{t}: {n}' for t, n in counts.items() if n)}), so {what} would "
+                "delete data this command cannot account for. Move it away first, or re-run "
+                "with --discard-service-writes to delete it (a backup is taken first); nothing "
+                "was changed."
+            )
+    elif changed and not lossy:
+        raise CutoverError(
+            f"The new services have written to ledgerflow_v2 since the cutover (changed: "
+            f"{', '.join(changed)}), so {what} would lose those writes; v1 does not have them. "
+            "Keep v2, or re-run with --discard-service-writes to delete them (a backup is taken "
+            "first); nothing was changed."
+        )
+
+
+def _money(cursor):
+    money, reconciled = {}, True
+    for table, sql in MONEY.items():
+        lines = []
+        for key, *figures in _rows(cursor, sql):
+            v1_rows, v1_total, v1_unreadable, c_rows, c_total, r_rows, r_total, r_unreadable = (
+                figures
+            )
+            ok = (
+                v1_rows == c_rows + r_rows
+                and v1_total == c_total + r_total
+                and v1_unreadable == r_unreadable
+            )
+            reconciled &= ok
+            lines.append(
+                {
+                    "key": key,
+                    "v1_rows": v1_rows,
+                    "v1_total": str(v1_total),
+                    "v1_unreadable_amounts": v1_unreadable,
+                    "carried_rows": c_rows,
+                    "carried_total": str(c_total),
+                    "rejected_rows": r_rows,
+                    "rejected_total": str(r_total),
+                    "rejected_unreadable_amounts": r_unreadable,
+                    "reconciled": ok,
+                }
+            )
+        money[table] = lines
+    return money, reconciled
+
+
+def _report(cursor):
+    v1 = {table: _scalar(cursor, f"SELECT count(*) FROM public.{table}") for table in V1_TABLES}
+    carried = {
+        table: _scalar(cursor, f"SELECT count(*) FROM {SCHEMA}.{table}")
+        for table in reversed(V2_TABLES)
+    }
+    rejected = {}
+    for table, reason, count in _rows(
+        cursor,
+        f"SELECT source_table, reason, count(*) FROM {SCHEMA}.cutover_rejects "
+        "GROUP BY 1, 2 ORDER BY 1, 2",
+    ):
+        rejected.setdefault(table, {})[reason] = count
+    notes = dict(
+        _rows(cursor, f"SELECT kind, count(*) FROM {SCHEMA}.cutover_notes GROUP BY 1 ORDER BY 1")
+    )
+    money, reconciled = _money(cursor)
+    money_rejected = _scalar(
+        cursor,
+        f"SELECT count(*) FROM {SCHEMA}.cutover_rejects "
+        f"WHERE source_table IN ('orders', 'deposit_events') "
+        f"AND coalesce(row_data->>'amount', '') !~ {ZERO}",
+    )
+    people = _rows(
+        cursor,
+        "SELECT count(*) FILTER (WHERE user_id IS NOT NULL AND account_uuid IS NOT NULL), "
+        "count(*) FILTER (WHERE account_uuid IS NOT NULL), count(*) FILTER (WHERE user_id "
+        "IS NOT NULL) FROM cutover_people",
+    )[0]
+    rows_accounted = (
+        v1["accounts"] == people[1] + sum(rejected.get("accounts", {}).values())
+        and v1["users"] == people[2]
+        and v1["orders"] == carried["orders"] + sum(rejected.get("orders", {}).values())
+        and v1["deposit_events"]
+        == carried["deposit_events"] + sum(rejected.get("deposit_events", {}).values())
+        and v1["chain_states"] == carried["chain_states"]
+    )
+    return {
+        "v1_rows": v1,
+        "carried": carried,
+        "merged_identities": people[0],
+        "rejected": rejected,
+        "rejected_rows": sum(sum(reasons.values()) for reasons in rejected.values()),
+        "rejected_rows_with_money": money_rejected,
+        "notes": notes,
+        "chain_id_defaulted": carried["orders"],
+        "money": money,
+        "reconciled": reconciled and rows_accounted,
+    }
+
+
+def run_cutover(
+    connection,
+    *,
+    dry_run=False,
+    redo=False,
+    accept_rejects=False,
+    discard_service_writes=False,
+    backup=None,
+    lock_timeout_ms=10_000,
+):
+    """Carry v1 into v2 and return the report; raise ``CutoverError`` (nothing changed) on any
+    refusal. ``backup(snapshot)`` is called with the locked transaction's exported snapshot and
+    returns a description of the archive; None skips the backup."""
+    from django.db import transaction
+
+    started = datetime.now(UTC)
+    # Inside a caller's transaction the isolation level is the caller's to choose.
+    fresh_transaction = not connection.in_atomic_block
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if dry_run and fresh_transaction:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        _lock(cursor, lock_timeout_ms, v1=not dry_run)
+        locked_at = time.monotonic()
+        counts = v2_row_counts(cursor)
+        if any(counts.values()):
+            if not redo:
+                raise CutoverError(
+                    "ledgerflow_v2 already holds rows "
+                    f"({', '.join(f'{t}: {n}' for t, n in counts.items() if n)}): the cutover "
+                    "ran before, or the new services wrote. Re-run with --redo to empty v2 and "
+                    "carry v1 again (refused if the new services wrote since), or use --undo; "
+                    "nothing was changed."
+                )
+            _guard_emptying(cursor, lossy=discard_service_writes, what="redoing the cutover")
+        backup_taken = None
+        if backup is not None and not dry_run:
+            # The archive holds exactly the locked state. A caller's outer transaction (a
+            # test's) cannot export its snapshot; pg_dump then takes its own.
+            snapshot = _scalar(cursor, "SELECT pg_export_snapshot()") if fresh_transaction else None
+            backup_taken = backup(snapshot)
+        if any(counts.values()):
+            _empty_v2(cursor)
+        # setval is not undone by a rollback: a dry or refused run must not shift the ids.
+        for table in ("accounts", "orders", "balances"):
+            cursor.execute(f"SELECT setval('{SCHEMA}.{table}_id_seq', 1, false)")
+        # ON COMMIT DROP is not enough inside a caller's transaction that runs this twice.
+        cursor.execute(f"DROP TABLE IF EXISTS {', '.join(STAGING_TABLES)}")
+        # Memory for the load's hash joins and sorts and the index builds, for this
+        # transaction only.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        restore = _defer_checks_and_indexes(cursor)
+        for statement in STAGE:
+            cursor.execute(statement)
+        for statement in restore:
+            cursor.execute(statement)
+        cursor.execute(REJECT, {"reasons": json.dumps(REASONS)})
+        cursor.execute(NOTE)
+        report = _report(cursor)
+        report.update(
+            {
+                "dry_run": dry_run,
+                "backup": backup_taken,
+                "v1_locked": not dry_run,
+                "v1_lock_mode": None if dry_run else "SHARE (reads allowed, writes wait)",
+            }
+        )
+        if not report["reconciled"]:
+            raise CutoverError(
+                "The cutover does not reconcile (v1 rows or money differ from carried + "
+                "rejected); this is a defect of the cutover, not of the data. Nothing was "
+                "changed; report it with the --json output.",
+                report,
+            )
+        if report["rejected_rows_with_money"] and not accept_rejects and not dry_run:
+            raise CutoverError(
+                f"{report['rejected_rows_with_money']} order or deposit rows carrying money "
+                "would be rejected (see the report per reason and token). Repair them in v1 and "
+                "re-run, or re-run with --accept-rejects to carry the rest and keep them in "
+                "ledgerflow_v2.cutover_rejects; nothing was changed.",
+                report,
+            )
+        if dry_run:
+            transaction.set_rollback(True, using=connection.alias)
+        else:
+            cursor.execute(
+                f"INSERT INTO {SCHEMA}.cutover_runs (action, started_at, report, fingerprint) "
+                "VALUES ('cutover', %s, %s, %s)",
+                [started, json.dumps(report), json.dumps(fingerprint(cursor))],
+            )
+    report["write_lock_seconds"] = None if dry_run else round(time.monotonic() - locked_at, 3)
+    return report
+
+
+def undo_cutover(connection, *, discard_service_writes=False, backup=None, lock_timeout_ms=10_000):
+    """Empty v2 again (v1 was never changed). Refused once the new services have written,
+    unless ``discard_service_writes``; then ``backup(snapshot)`` runs first."""
+    from django.db import transaction
+
+    started = datetime.now(UTC)
+    fresh_transaction = not connection.in_atomic_block
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        _lock(cursor, lock_timeout_ms, v1=False)
+        counts = v2_row_counts(cursor)
+        if not any(counts.values()):
+            return {"emptied": {}, "backup": None, "note": "ledgerflow_v2 was already empty"}
+        _guard_emptying(cursor, lossy=discard_service_writes, what="undoing the cutover")
+        backup_taken = None
+        if backup is not None:
+            snapshot = _scalar(cursor, "SELECT pg_export_snapshot()") if fresh_transaction else None
+            backup_taken = backup(snapshot)
+        _empty_v2(cursor)
+        report = {"emptied": counts, "backup": backup_taken}
+        cursor.execute(
+            f"INSERT INTO {SCHEMA}.cutover_runs (action, started_at, report) "
+            "VALUES ('undo', %s, %s)",
+            [started, json.dumps(report)],
+        )
+    return report
