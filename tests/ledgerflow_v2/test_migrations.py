@@ -1,10 +1,14 @@
 """The ledgerflow_v2 migrations are reversible: to zero (the schema is gone, v1 untouched) and
 back (exactly the v2 contract again)."""
 
+import pytest
+
 from ledgerflow.contract.schema import expected_snapshot as expected_v1_snapshot
 from ledgerflow.db.introspection import diff_snapshots, schema_snapshot
 from tests.contract_v2.expected import SCHEMA, TABLES, expected_snapshot
 from tests.support.databases import connect, database_url, manage, scratch_database
+
+pytestmark = pytest.mark.process  # manage.py on a scratch database
 
 
 def snapshots(dbname):
