@@ -6,6 +6,7 @@ test is skipped, unless ``LEDGERFLOW_REQUIRE_BROWSER=1`` (set by CI) makes that 
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,18 @@ def navigate(driver, action):
     WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old_page))
 
 
+# The pages docs/ADMIN.md shows; LEDGERFLOW_REFRESH_SCREENSHOTS=1 writes them there too.
+DOCUMENTED = {"index", "orders", "order", "migrations-console"}
+DOCS_SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+
+
 def screenshot(driver, name):
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"admin-{name}.png"
     assert driver.save_screenshot(str(path)), f"could not save {path}"
+    if name in DOCUMENTED and os.environ.get("LEDGERFLOW_REFRESH_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / f"{name}.png")
     return path
 
 
@@ -93,6 +102,7 @@ def test_an_operator_follows_an_order_to_its_deposit_and_opens_the_console(live_
     navigate(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
     assert browser.current_url == live_server.url + reverse("admin:index")
     assert browser.find_element(By.ID, "site-name").text == "LedgerFlow operations"
+    screenshot(browser, "index")
 
     browser.get(live_server.url + reverse("admin:orders_order_changelist"))
     search = browser.find_element(By.ID, "searchbar")
