@@ -73,11 +73,25 @@ def execute(argv):
         return _fail(
             describe_failure(exc, connection, command, "default" in connected), EXIT_DATABASE
         )
-    if command == "migrate" and not _READ_ONLY_MIGRATE_FLAGS.intersection(argv):
+    if (
+        command == "migrate"
+        and not _READ_ONLY_MIGRATE_FLAGS.intersection(argv)
+        and not _quiet(argv)
+    ):
         print(
             where_migrated(connections["default"].settings_dict, uses_embedded, settings.BASE_DIR)
         )
     return 0
+
+
+def _quiet(argv):
+    """Whether the command line asks for ``--verbosity 0``, in any of argparse's spellings."""
+    for index, arg in enumerate(argv):
+        if arg in ("-v0", "--verbosity=0"):
+            return True
+        if arg in ("-v", "--verbosity") and argv[index + 1 : index + 2] == ["0"]:
+            return True
+    return False
 
 
 def where_migrated(settings_dict, uses_embedded, base_dir):

@@ -24,7 +24,7 @@ def test_every_make_target_named_exists(document):
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_manage_py_command_named_exists(document):
-    named = set(re.findall(r"manage\.py ([a-z][a-z_]*)", document.read_text()))
+    named = set(re.findall(r"manage\.py ([a-z][a-z0-9_]*)", document.read_text()))
     assert named - set(get_commands()) == set()
 
 
