@@ -187,22 +187,24 @@ def trigger_definition(table):
     )
 
 
+def snapshot_column(name, type_, not_null, default):
+    """A column as ``schema_snapshot`` reports it: not an identity, not generated."""
+    return {
+        "name": name,
+        "type": type_,
+        "not_null": not_null,
+        "default": default,
+        "identity": None,
+        "generated": None,
+    }
+
+
 def expected_snapshot():
     """The contract in the shape of ``ledgerflow.db.introspection.schema_snapshot``."""
     tables = {}
     for table, columns in COLUMNS.items():
         tables[table] = {
-            "columns": [
-                {
-                    "name": name,
-                    "type": type_,
-                    "not_null": not_null,
-                    "default": default,
-                    "identity": None,
-                    "generated": None,
-                }
-                for name, type_, not_null, default in columns
-            ],
+            "columns": [snapshot_column(*column) for column in columns],
             "constraints": {
                 name: {
                     "type": "p" if definition.startswith("PRIMARY") else "u",

@@ -1,9 +1,11 @@
-"""CONTRACT-V2.md as data: the effective schema U8 + M2, as ``schema_snapshot`` reads it from the
+"""The v2 contract as data: the effective schema U8 + M2, as ``schema_snapshot`` reads it from the
 catalogue with ``search_path = ledgerflow_v2``.
 
 Written from the contract's tables, not from the migration, so the parity test checks the
 migration against the contract's own words.
 """
+
+from ledgerflow.contract.schema import snapshot_column
 
 SCHEMA = "ledgerflow_v2"
 TABLES = ("accounts", "orders", "balances", "chain_states", "deposit_events")
@@ -179,17 +181,7 @@ def expected_snapshot():
     """The v2 contract in the shape of ``ledgerflow.db.introspection.schema_snapshot``."""
     tables = {
         table: {
-            "columns": [
-                {
-                    "name": name,
-                    "type": type_,
-                    "not_null": not_null,
-                    "default": default,
-                    "identity": None,
-                    "generated": None,
-                }
-                for name, type_, not_null, default in columns
-            ],
+            "columns": [snapshot_column(*column) for column in columns],
             "constraints": {
                 name: {"type": kind, "definition": definition}
                 for name, (kind, definition) in CONSTRAINTS[table].items()
