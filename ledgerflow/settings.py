@@ -220,6 +220,11 @@ LEDGERFLOW_BALANCER_ROLE = env.str("LEDGERFLOW_BALANCER_ROLE", default="").strip
 LEDGERFLOW_BOT_ROLE = env.str("LEDGERFLOW_BOT_ROLE", default="").strip()
 LEDGERFLOW_INDEXER_ROLE = env.str("LEDGERFLOW_INDEXER_ROLE", default="").strip()
 LEDGERFLOW_MONITOR_ROLE = env.str("LEDGERFLOW_MONITOR_ROLE", default="").strip()
+# The newest services' roles on schema v2 (ledgerflow_v2); each also gets search_path as a role
+# setting, so its DATABASE_URL names only the role.
+LEDGERFLOW_V2_BALANCER_ROLE = env.str("LEDGERFLOW_V2_BALANCER_ROLE", default="").strip()
+LEDGERFLOW_V2_BOT_ROLE = env.str("LEDGERFLOW_V2_BOT_ROLE", default="").strip()
+LEDGERFLOW_V2_INDEXER_ROLE = env.str("LEDGERFLOW_V2_INDEXER_ROLE", default="").strip()
 
 # Health, metrics (ledgerflow/health) and logs (ledgerflow/observability) ------------------------
 # /metrics and the detailed /health/ready output need the token or an allowed address; with

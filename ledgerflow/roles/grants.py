@@ -8,31 +8,40 @@ and commits it as one transaction, or changes nothing.
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
+from ledgerflow.db.tables import V2_SCHEMA
 from ledgerflow.roles import RoleError
-from ledgerflow.roles.services import SERVICES, configured_services
+from ledgerflow.roles.services import ALL_SERVICES, configured_services
 from ledgerflow.sql import quote_ident
 
 # Two runs granting at once would fail each other with "tuple concurrently updated".
 GRANTS_LOCK_KEY = 7_351_992_204_118
 
 # The project's tables (those of the installed models and django_migrations) in the current
-# schema, and the sequences they own (serial and identity columns).
+# schema, and the sequences they own (serial and identity columns); then schema v2: the schema
+# ledgerflow_v2 itself (kind 'n') and every table and sequence in it, named "ledgerflow_v2.<name>".
 _MANAGED = """
 WITH managed AS (
-    SELECT c.oid, c.relname, c.relkind, c.relacl, c.relowner
+    SELECT c.oid, c.relname::text AS relname, c.relkind, c.relacl, c.relowner
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
       AND c.relname = ANY(%(tables)s)
     UNION ALL
-    SELECT s.oid, s.relname, s.relkind, s.relacl, s.relowner
+    SELECT s.oid, s.relname::text, s.relkind, s.relacl, s.relowner
     FROM pg_class s
     JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
     JOIN pg_class t ON t.oid = d.refobjid
     JOIN pg_namespace n ON n.oid = t.relnamespace
     WHERE s.relkind = 'S' AND n.nspname = current_schema() AND t.relname = ANY(%(tables)s)
+    UNION ALL
+    SELECT c.oid, n.nspname || '.' || c.relname, c.relkind, c.relacl, c.relowner
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = %(v2_schema)s AND c.relkind IN ('r', 'p', 'S')
+    UNION ALL
+    SELECT n.oid, n.nspname::text, 'n', n.nspacl, n.nspowner
+    FROM pg_namespace n WHERE n.nspname = %(v2_schema)s
 )
 """
 
@@ -50,9 +59,49 @@ SELECT m.relname, att.attname, pg_get_userbyid(a.grantee), a.privilege_type, a.i
 FROM managed m
 JOIN pg_attribute att ON att.attrelid = m.oid AND att.attnum > 0 AND NOT att.attisdropped,
      aclexplode(att.attacl) a
-WHERE a.grantee NOT IN (0, m.relowner)
+WHERE a.grantee NOT IN (0, m.relowner) AND m.relkind <> 'n'
 """
 )
+
+
+# Each role's search_path setting for this database, and its setting for every database (the
+# one PostgreSQL applies when there is none for this database).
+_SEARCH_PATHS = """
+SELECT r.rolname,
+       (SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+        WHERE s.setrole = r.oid AND c LIKE 'search\\_path=%%'
+          AND s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())),
+       (SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+        WHERE s.setrole = r.oid AND c LIKE 'search\\_path=%%' AND s.setdatabase = 0)
+FROM pg_roles r WHERE r.rolname = ANY(%s)
+"""
+
+KINDS = {"S": "SEQUENCE", "n": "SCHEMA"}
+
+
+def quote_relation(relation):
+    """A managed relation's name as SQL: the v2 objects are named ``ledgerflow_v2.<name>``."""
+    schema, dot, name = relation.partition(".")
+    if dot and schema == V2_SCHEMA:
+        return f"{quote_ident(schema)}.{quote_ident(name)}"
+    return quote_ident(relation)
+
+
+def search_path_statement(role, database, search_path):
+    """The role setting that gives ``role`` ``search_path`` in ``database`` only: a role is
+    cluster-wide, and the schema it names exists in this database."""
+    return (
+        f"ALTER ROLE {quote_ident(role)} IN DATABASE {quote_ident(database)} "
+        f"SET search_path = {quote_ident(search_path)}"
+    )
+
+
+def _setting_value(entry):
+    """``search_path=ledgerflow_v2`` (as pg_db_role_setting stores it) -> ``ledgerflow_v2``."""
+    if entry is None:
+        return None
+    value = entry.split("=", 1)[1]
+    return ",".join(part.strip().strip('"') for part in value.split(","))
 
 
 def describe_privilege(item):
@@ -72,6 +121,11 @@ class RolePlan:
     grant_options: list
     absent: list
     kinds: dict = field(repr=False)
+    # The search_path role setting the service needs and the role lacks (else None), and the
+    # setting it has in its place.
+    search_path: str | None = None
+    current_search_path: str | None = None
+    database: str = ""
 
     def differences(self):
         """One line per difference, for ``--check`` and error messages."""
@@ -87,6 +141,16 @@ class RolePlan:
                 f"{self.role} may grant {describe_privilege(item)} to others (WITH GRANT OPTION)"
                 for item in self.grant_options
             ]
+            + (
+                [
+                    f"{self.role} has search_path "
+                    f"{self.current_search_path or 'unset (the server default)'} in this "
+                    f"database, not {self.search_path} (the {name}'s unqualified names would not "
+                    "resolve in schema v2)"
+                ]
+                if self.search_path
+                else []
+            )
         )
 
     def statements(self):
@@ -94,6 +158,11 @@ class RolePlan:
             self._render("GRANT {} ON {} {} TO {}", self.missing)
             + self._render("REVOKE GRANT OPTION FOR {} ON {} {} FROM {}", self.grant_options)
             + self._render("REVOKE {} ON {} {} FROM {}", self.extra)
+            + (
+                [search_path_statement(self.role, self.database, self.search_path)]
+                if self.search_path
+                else []
+            )
         )
 
     def _render(self, template, items):
@@ -107,9 +176,9 @@ class RolePlan:
                 f"{privilege} ({quote_ident(column)})" if column else privilege
                 for privilege in privileges
             )
-            kind = "SEQUENCE" if self.kinds.get(relation) == "S" else "TABLE"
+            kind = KINDS.get(self.kinds.get(relation), "TABLE")
             statements.append(
-                template.format(listed, kind, quote_ident(relation), quote_ident(self.role))
+                template.format(listed, kind, quote_relation(relation), quote_ident(self.role))
             )
         return statements
 
@@ -140,7 +209,7 @@ def held_privileges(connection):
     the owner and PUBLIC holding a privilege on the project's tables or their sequences."""
     held = {}
     with connection.cursor() as cursor:
-        cursor.execute(_GRANTS, {"tables": project_tables(connection)})
+        cursor.execute(_GRANTS, {"tables": project_tables(connection), "v2_schema": V2_SCHEMA})
         for relation, column, role, privilege, grantable in cursor.fetchall():
             held.setdefault(role, {})[(relation, column, privilege)] = grantable
     return held
@@ -152,12 +221,19 @@ def plan(connection, applying=False):
     grant and revoke). Reads only."""
     services = configured_services()
     with connection.cursor() as cursor:
-        tables = {"tables": project_tables(connection)}
+        tables = {"tables": project_tables(connection), "v2_schema": V2_SCHEMA}
         cursor.execute(_RELATIONS, tables)
         relations = {name: (kind, owner) for name, kind, owner in cursor.fetchall()}
         _refuse_unusable_roles(
             cursor, services, {owner for _, owner in relations.values()}, applying
         )
+        cursor.execute("SELECT current_database()")
+        database = cursor.fetchone()[0]
+        cursor.execute(_SEARCH_PATHS, [sorted({service.role for service in services})])
+        search_paths = {
+            role: _setting_value(here if here is not None else everywhere)
+            for role, here, everywhere in cursor.fetchall()
+        }
     held = held_privileges(connection)
     kinds = {name: kind for name, (kind, _) in relations.items()}
     roles = []
@@ -174,11 +250,18 @@ def plan(connection, applying=False):
                 grant_options=sorted((i for i in present if holds.get(i)), key=_order),
                 absent=sorted({relation for relation, _, _ in items - present}),
                 kinds=kinds,
+                search_path=(
+                    service.search_path
+                    if service.search_path and search_paths.get(service.role) != service.search_path
+                    else None
+                ),
+                current_search_path=search_paths.get(service.role),
+                database=database,
             )
         )
     return Plan(
         roles=roles,
-        unset=[service for service in SERVICES if not service.role],
+        unset=[service for service in ALL_SERVICES if not service.role],
         others={role: sorted(items, key=_order) for role, items in sorted(held.items())},
     )
 
@@ -195,7 +278,12 @@ def apply(connection):
         applied = plan(connection, applying=True)
         with connection.cursor() as cursor:
             for statement in applied.statements():
-                cursor.execute(statement)
+                try:
+                    cursor.execute(statement)
+                except DatabaseError as exc:
+                    if "ALTER ROLE" not in statement:
+                        raise
+                    raise RoleError(_search_path_refused(statement, exc)) from None
         left = plan(connection, applying=True).differences()
         if left:
             with connection.cursor() as cursor:
@@ -210,6 +298,17 @@ def apply(connection):
                 "(psql's \\dp lists each grantor)."
             )
     return applied
+
+
+def _search_path_refused(statement, exc):
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (
+        f"The v2 service roles' search_path could not be set ({reason}); no grant was changed. "
+        "PostgreSQL lets only a superuser, or a role with CREATEROLE (and, from PostgreSQL 16, "
+        "ADMIN OPTION on the service role), change another role's settings. Run this once as "
+        f"such a role: {statement}; later runs find it set. (The services can also carry it in "
+        "their URL: ?options=-c%20search_path%3Dledgerflow_v2, docs/INTEGRATION.md.)"
+    )
 
 
 def _order(item):

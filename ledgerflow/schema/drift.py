@@ -4,8 +4,13 @@
 the recorded migration state and the catalog in one read-only snapshot, compares them with the
 stored expectation for that state, and never creates or writes anything. Besides the schema's
 shape it checks that each column's sequence is ahead of the column's values.
+
+``detect_v2_drift(connection)`` does the same for schema v2 (``ledgerflow_v2``), against the
+expectation stored for the v2 migrations applied, and says apart whether v2 is not migrated yet
+(pending: nothing to compare, not drift).
 """
 
+import dataclasses
 from contextlib import contextmanager
 
 import psycopg
@@ -17,11 +22,12 @@ from ledgerflow.db.introspection import (
     schema_snapshot,
     sequence_positions,
 )
-from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.db.tables import PROJECT_APPS, V2_APP, V2_SCHEMA
 from ledgerflow.db.timeouts import set_lock_timeout
 from ledgerflow.migrating.history import read_history
-from ledgerflow.roles.services import table_grants
+from ledgerflow.roles.services import table_grants, v2_table_grants
 from ledgerflow.schema import expected
+from ledgerflow.schema.expected import v2_snapshot
 
 # A running migration holds ACCESS EXCLUSIVE locks; a drift check (a readiness probe, say) must
 # fail fast behind one instead of queueing every later reader of those tables behind itself.
@@ -54,9 +60,9 @@ def detect_drift(connection, notes=None):
     return compare_snapshots(wanted, actual) + behind
 
 
-def _with_service_grants(snapshot):
+def _with_service_grants(snapshot, grants=table_grants):
     """``snapshot`` with the table grants ``migrate`` makes to the configured service roles."""
-    service = table_grants(snapshot["tables"])
+    service = grants(snapshot["tables"])
     tables = {
         table: {**spec, "grants": {**spec.get("grants", {}), **service[table]}}
         if table in service
@@ -151,4 +157,159 @@ def _no_expectation(cursor, history):
         "django_migrations",
         f"drift cannot be checked: {reason}",
         actual=list(state),
+    )
+
+
+# What a reading of schema v2 found.
+V2_PENDING = "pending"  # no v2 migration is applied and the schema does not exist: not drift
+V2_CHECKED = "checked"  # compared with the stored expectation (``differences`` may be empty)
+V2_UNCHECKED = "unchecked"  # v2 could not be compared; ``differences`` holds one reason
+
+
+@dataclasses.dataclass
+class V2Drift:
+    """Schema v2 against what its applied migrations build.
+
+    ``status`` is ``V2_PENDING``, ``V2_CHECKED`` or ``V2_UNCHECKED``; ``applied`` and ``pending``
+    name the v2 migrations (``app.name``); ``differences`` are ``Difference`` objects whose fixes
+    name ``ledgerflow_v2`` (never the v1 tables of the same names).
+    """
+
+    status: str
+    applied: list
+    pending: list
+    differences: list
+
+    @property
+    def drift(self):
+        return bool(self.differences)
+
+    def summary(self):
+        """One sentence for an operator."""
+        if self.status == V2_PENDING:
+            return (
+                f"not migrated yet ({len(self.pending)} v2 migration(s) pending; "
+                "`manage.py migrate` builds it): nothing to compare, not drift"
+            )
+        if self.status == V2_UNCHECKED:
+            return "cannot be compared with what its migrations build (the reason follows)"
+        if self.differences:
+            return f"{len(self.differences)} difference(s) from what the v2 migrations build"
+        pending = f"; {len(self.pending)} v2 migration(s) pending" if self.pending else ""
+        return f"matches the schema of its applied v2 migrations{pending}"
+
+    def as_dict(self):
+        return {
+            "schema": V2_SCHEMA,
+            "status": self.status,
+            "drift": self.drift,
+            "summary": self.summary(),
+            "applied": self.applied,
+            "pending": self.pending,
+            "differences": [difference.as_dict() for difference in self.differences],
+        }
+
+
+def detect_v2_drift(connection, notes=None):
+    """A ``V2Drift`` for the ``ledgerflow_v2`` schema of ``connection``'s database (a Django or
+    psycopg connection), read in one read-only snapshot like ``detect_drift``. ``notes`` as
+    there: grants to roles other than the v2 service roles' expected ones, sequences this role
+    may not read."""
+    with read_only_snapshot(connection) as cursor:
+        history = read_history(cursor)
+        applied = [f"{app}.{name}" for app, name in history.applied_keys if app == V2_APP]
+        applied = sorted(applied)
+        pending = [f"{app}.{name}" for app, name in history.pending if app == V2_APP]
+        cursor.execute(
+            "SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = %s",
+            [V2_SCHEMA],
+        )
+        row = cursor.fetchone()
+        exists, usable = row is not None, bool(row and row[0])
+
+        def result(status, differences=()):
+            return V2Drift(status, applied, pending, list(differences))
+
+        if not applied:
+            if not exists:
+                return result(V2_PENDING)
+            return result(
+                V2_CHECKED,
+                [
+                    Difference(
+                        "schema",
+                        V2_SCHEMA,
+                        "the schema exists but no v2 migration is recorded (created by hand, or "
+                        "its rows deleted from django_migrations): `manage.py migrate` would "
+                        "fail creating it; drop the schema if it holds nothing, or compare it "
+                        "with a migrated database (schema_drift --against)",
+                        actual=V2_SCHEMA,
+                    )
+                ],
+            )
+        unknown = [f"{app}.{name}" for app, name in history.unknown if app == V2_APP]
+        if unknown:
+            return result(
+                V2_UNCHECKED,
+                [
+                    _v2_state_difference(
+                        f"v2 migrations unknown to this release are applied ({', '.join(unknown)}): "
+                        "the database is ahead of this code; check drift with the release that "
+                        "applied them",
+                        applied,
+                    )
+                ],
+            )
+        wanted = expected.stored().v2_snapshot_for(applied)
+        if wanted is None:
+            return result(
+                V2_UNCHECKED,
+                [
+                    _v2_state_difference(
+                        "no expected schema is stored for these v2 migrations (a hand-picked set); "
+                        "run `manage.py migrate` to reach a known state",
+                        applied,
+                    )
+                ],
+            )
+        if not exists:
+            return result(
+                V2_CHECKED,
+                [
+                    Difference(
+                        "schema",
+                        V2_SCHEMA,
+                        f"the schema is missing, yet its migrations are recorded as applied "
+                        f"({', '.join(applied)}): dropped by hand? The newest services cannot "
+                        "run. Restore it from a backup, or, if it held no data yet, delete the "
+                        "ledgerflow_v2 rows of django_migrations and run `manage.py migrate`",
+                        expected=V2_SCHEMA,
+                    )
+                ],
+            )
+        if not usable:
+            return result(
+                V2_UNCHECKED,
+                [
+                    _v2_state_difference(
+                        "this role may not use the schema ledgerflow_v2 (no USAGE privilege), so "
+                        "PostgreSQL hides its objects from it; name it in LEDGERFLOW_MONITOR_ROLE "
+                        "and run `manage.py service_grants --apply`, or check as the owner",
+                        applied,
+                    )
+                ],
+            )
+        actual = v2_snapshot(cursor, wanted["tables"])
+        behind, unread = sequence_positions(cursor, actual, schema=V2_SCHEMA)
+    if notes is not None:
+        notes.extend([*grant_notes(_with_service_grants(wanted, v2_table_grants), actual), *unread])
+    return result(V2_CHECKED, compare_snapshots(wanted, actual, schema=V2_SCHEMA) + behind)
+
+
+def _v2_state_difference(reason, applied):
+    return Difference(
+        "migration_state",
+        "django_migrations",
+        f"schema v2 drift cannot be checked: {reason}",
+        actual=list(applied),
     )

@@ -5,18 +5,33 @@ committed; the test suite regenerates it and fails when it is stale. It always h
 *baseline* (what sqlx migration 20250709000001 built), the state right after a takeover, the
 *head* (every migration on disk), and every state stored before whose migrations still exist
 on disk, so a database one release behind (mid-deploy) still has an expectation.
+
+Schema v2 (``ledgerflow_v2``) has its own entries under the key ``ledgerflow_v2``: its expected
+schema after each of its migrations, keyed by the v2 migrations applied (it depends on no v1
+migration, and v1's states never include it). A v2 snapshot is read with ``search_path`` set to
+``ledgerflow_v2``, as the newest services see it, over every table in that schema.
 """
 
 import hashlib
 import json
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+from django.db import transaction
+
 from ledgerflow.db.introspection import schema_snapshot
-from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.db.tables import PROJECT_APPS, V2_SCHEMA
 from ledgerflow.migrating.history import code_loader, state_key
-from ledgerflow.schema.scratch import migrate_to_state, scratch_connection
-from ledgerflow.schema.states import adopted_state, baseline_state, head_state, nodes_of
+from ledgerflow.schema.scratch import migrate_to_state, migrate_v2_to_state, scratch_connection
+from ledgerflow.schema.states import (
+    adopted_state,
+    baseline_state,
+    head_state,
+    nodes_of,
+    v2_states,
+)
+from ledgerflow.sql import quote_ident
 
 EXPECTED_STATES_PATH = Path(__file__).with_name("expected_states.json")
 ABOUT = (
@@ -32,6 +47,8 @@ class ExpectedStates:
     def __init__(self, data):
         self.data = data
         self._by_state = {tuple(entry["applied"]): entry for entry in data["states"]}
+        self._v2 = data.get(V2_SCHEMA, {"snapshots": {}, "states": []})
+        self._v2_by_state = {tuple(entry["applied"]): entry for entry in self._v2["states"]}
 
     @classmethod
     def from_text(cls, text):
@@ -44,6 +61,14 @@ class ExpectedStates:
         """The expected snapshot for ``state``, or ``None`` when none is stored."""
         entry = self._by_state.get(tuple(state))
         return None if entry is None else self.data["snapshots"][entry["snapshot"]]
+
+    def v2_states(self):
+        return list(self._v2_by_state)
+
+    def v2_snapshot_for(self, state):
+        """The expected ``ledgerflow_v2`` snapshot for the v2 migrations ``state``, or ``None``."""
+        entry = self._v2_by_state.get(tuple(state))
+        return None if entry is None else self._v2["snapshots"][entry["snapshot"]]
 
     def state_with_role(self, role):
         for state, entry in self._by_state.items():
@@ -68,6 +93,34 @@ def fingerprint(snapshot):
     """A short, stable identity of a snapshot's content."""
     canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+V2_TABLES_SQL = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1
+"""
+
+
+@contextmanager
+def v2_search_path(cursor):
+    """Inside the cursor's transaction, ``search_path`` is ``ledgerflow_v2`` alone (what the v2
+    service roles get), so names print as the newest services see them; set back afterwards
+    (on an error the transaction ends and takes the setting with it)."""
+    cursor.execute("SELECT current_setting('search_path')")
+    previous = cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('search_path', %s, true)", [quote_ident(V2_SCHEMA)])
+    yield
+    cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
+
+
+def v2_snapshot(cursor, tables=()):
+    """The ``ledgerflow_v2`` objects as ``schema_snapshot`` reads them, over ``tables`` and every
+    table that schema holds. Call it inside a transaction, as a role with USAGE on the schema
+    (without it PostgreSQL leaves the schema out of the search path)."""
+    cursor.execute(V2_TABLES_SQL, [V2_SCHEMA])
+    every = sorted({*tables, *(row[0] for row in cursor.fetchall())})
+    with v2_search_path(cursor):
+        return schema_snapshot(cursor, tables=every)
 
 
 def states_to_generate(previous, graph=None):
@@ -110,4 +163,27 @@ def generate(previous=None, using="default", on_head=None):
         data["states"].append(
             {"applied": list(state), "roles": sorted(roles[state]), "snapshot": key}
         )
+    data[V2_SCHEMA] = _generate_v2(previous, using)
     return ExpectedStates(data)
+
+
+def _generate_v2(previous, using):
+    """The ``ledgerflow_v2`` entries: after each v2 migration on disk, and every state stored
+    before whose migrations still exist (a database one release behind)."""
+    graph = code_loader().graph
+    states = set(v2_states(graph))
+    states |= {
+        state
+        for state in previous.v2_states()
+        if all(node in graph.nodes for node in nodes_of(state))
+    }
+    v2 = {"snapshots": {}, "states": []}
+    for state in sorted(states, key=lambda s: (len(s), s)):
+        with scratch_connection(using) as connection:
+            migrate_v2_to_state(connection, state)
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                snapshot = v2_snapshot(cursor)
+        key = fingerprint(snapshot)[:16]
+        v2["snapshots"][key] = snapshot
+        v2["states"].append({"applied": list(state), "snapshot": key})
+    return v2

@@ -13,7 +13,7 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
 from ledgerflow.db.scratch import scratch_database
-from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.db.tables import PROJECT_APPS, V2_APP
 from ledgerflow.db.urls import describe_target, psycopg_params
 from ledgerflow.migrating.history import read_history
 from ledgerflow.schema.states import nodes_of
@@ -72,4 +72,22 @@ def migrate_to_state(connection, state):
         raise ScratchDatabaseError(
             f"migrating to {list(state)} applied {list(reached)}: the state is not reachable "
             "with the migrations on disk"
+        )
+
+
+def migrate_v2_to_state(connection, state):
+    """Apply exactly the schema v2 migrations of ``state`` (a ``v2_states`` key) to the (empty)
+    database of ``connection``: v2 depends on no v1 migration, so nothing else is built."""
+    executor = MigrationExecutor(connection)
+    graph = executor.loader.graph
+    nodes = nodes_of(state)
+    target = max(nodes, key=lambda node: len(graph.forwards_plan(node)))
+    executor.migrate([target], plan=executor.migration_plan([target]))
+    with connection.cursor() as cursor:
+        history = read_history(cursor)
+    reached = tuple(f"{app}.{name}" for app, name in sorted(history.applied_keys) if app == V2_APP)
+    if reached != tuple(state):
+        raise ScratchDatabaseError(
+            f"migrating schema v2 to {list(state)} applied {list(reached)}: the state is not "
+            "reachable with the migrations on disk"
         )

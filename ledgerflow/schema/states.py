@@ -5,7 +5,7 @@ A state is a state key (``ledgerflow.migrating.history.state_key``): the sorted 
 applied migrations of ``PROJECT_APPS``.
 """
 
-from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.db.tables import PROJECT_APPS, V2_APP
 from ledgerflow.migrating.history import code_loader, state_key
 
 # The migrations that build what sqlx migration 20250709000001 ("initial schema") built.
@@ -30,6 +30,17 @@ def head_state(graph=None):
     """Every migration of ``PROJECT_APPS`` on disk: a fully migrated database's state."""
     graph = graph or code_loader().graph
     return state_key(node for node in graph.nodes if node[0] in PROJECT_APPS)
+
+
+def v2_states(graph=None):
+    """The state key of schema v2 (``V2_APP``'s applied migrations) after each of its migrations,
+    oldest first: its history is linear, so these are every state a database can be in."""
+    graph = graph or code_loader().graph
+    leaves = graph.leaf_nodes(V2_APP)
+    if not leaves:
+        return []
+    chain = [node for node in graph.forwards_plan(max(leaves)) if node[0] == V2_APP]
+    return [state_key(chain[: count + 1]) for count in range(len(chain))]
 
 
 def baseline_state():

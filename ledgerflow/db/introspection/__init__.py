@@ -21,6 +21,7 @@ from ledgerflow.db.introspection.comparison import (
     concurrent_index_sql,
     diff_snapshots,
     grant_notes,
+    qualified_name,
     sequence_positions,
 )
 from ledgerflow.db.introspection.snapshot import (
@@ -40,6 +41,7 @@ __all__ = [
     "concurrent_index_sql",
     "diff_snapshots",
     "grant_notes",
+    "qualified_name",
     "schema_snapshot",
     "sequence_positions",
 ]

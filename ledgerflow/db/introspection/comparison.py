@@ -52,8 +52,17 @@ def concurrent_index_sql(definition):
     return f"{definition};"
 
 
-def compare_snapshots(expected, actual):
-    """Every difference between two snapshots as ``Difference`` objects (empty when they match)."""
+def qualified_name(name, schema=None):
+    """``name`` quoted, and qualified with ``schema`` when one is given: the fixes for a schema
+    other than the connection's own (``ledgerflow_v2``) must never reach the v1 tables of the
+    same names."""
+    return f"{quote_ident(schema)}.{quote_ident(name)}" if schema else quote_ident(name)
+
+
+def compare_snapshots(expected, actual, schema=None):
+    """Every difference between two snapshots as ``Difference`` objects (empty when they match).
+    ``schema``: the schema both were read from, when it is not the connection's current one (the
+    fixes then name it)."""
     differences = []
     add = differences.append
 
@@ -64,7 +73,7 @@ def compare_snapshots(expected, actual):
             add(Difference("table", table, "table is not expected here", actual=table))
         else:
             differences.extend(
-                _compare_table(table, expected["tables"][table], actual["tables"][table])
+                _compare_table(table, expected["tables"][table], actual["tables"][table], schema)
             )
     differences.extend(_compare_enums(expected["enums"], actual["enums"]))
     differences.extend(
@@ -110,7 +119,7 @@ def _role_grants(table):
     }
 
 
-def sequence_positions(cursor, snapshot):
+def sequence_positions(cursor, snapshot, schema=None):
     """``(differences, notes)`` for the sequences in ``snapshot`` that feed a column: a
     difference for each whose next value is already taken in that column (after a restore or a
     hand-run setval, the next insert that takes its id from the sequence fails with a duplicate
@@ -118,7 +127,8 @@ def sequence_positions(cursor, snapshot):
 
     Positions are data, not shape, so they are read live and never stored in a snapshot. A
     sequence only moves forward, so reading it after the column's maximum (in the same
-    snapshot or later) never reports a sequence in ordinary use.
+    snapshot or later) never reports a sequence in ordinary use. ``schema`` as in
+    ``compare_snapshots``.
     """
     differences, notes = [], []
     for name, sequence in sorted(snapshot["sequences"].items()):
@@ -128,7 +138,7 @@ def sequence_positions(cursor, snapshot):
         cursor.execute(
             "SELECT has_sequence_privilege(%s, 'SELECT') "
             "AND has_column_privilege(%s, %s, 'SELECT')",
-            [quote_ident(name), quote_ident(table), column],
+            [qualified_name(name, schema), qualified_name(table, schema), column],
         )
         if not cursor.fetchone()[0]:
             notes.append(
@@ -141,9 +151,9 @@ def sequence_positions(cursor, snapshot):
             )
             continue
         cursor.execute(
-            f"SELECT (SELECT max({quote_ident(column)}) FROM {quote_ident(table)}), "
+            f"SELECT (SELECT max({quote_ident(column)}) FROM {qualified_name(table, schema)}), "
             "CASE WHEN is_called THEN last_value + %s ELSE last_value END "
-            f"FROM {quote_ident(name)}",
+            f"FROM {qualified_name(name, schema)}",
             [sequence["increment"]],
         )
         highest, next_value = cursor.fetchone()
@@ -158,8 +168,8 @@ def sequence_positions(cursor, snapshot):
                     expected=highest,
                     actual=next_value,
                     # max() when the fix runs, not now: rows may have been added since.
-                    fix_sql=f"SELECT setval({quote_literal(quote_ident(name))}, "
-                    f"(SELECT max({quote_ident(column)}) FROM {quote_ident(table)}));",
+                    fix_sql=f"SELECT setval({quote_literal(qualified_name(name, schema))}, "
+                    f"(SELECT max({quote_ident(column)}) FROM {qualified_name(table, schema)}));",
                 )
             )
     return differences, notes
@@ -227,14 +237,14 @@ def _compare_named(kind, expected, actual, compare_one, missing_fix=None):
     return differences
 
 
-def _compare_table(table, expected, actual):
+def _compare_table(table, expected, actual, schema=None):
     differences = _describe_fields("table", table, expected, actual, TABLE_PROPERTIES)
     differences.extend(
         _compare_storage_parameters(
-            "table", table, f"ALTER TABLE {quote_ident(table)}", expected, actual
+            "table", table, f"ALTER TABLE {qualified_name(table, schema)}", expected, actual
         )
     )
-    differences.extend(_compare_privileges(table, expected, actual))
+    differences.extend(_compare_privileges(table, expected, actual, schema))
     expected_columns = {column["name"]: column for column in expected["columns"]}
     actual_columns = {column["name"]: column for column in actual["columns"]}
     for name in [*expected_columns, *(c for c in actual_columns if c not in expected_columns)]:
@@ -253,7 +263,7 @@ def _compare_table(table, expected, actual):
             )
         else:
             differences.extend(
-                _compare_column(table, name, expected_columns[name], actual_columns[name])
+                _compare_column(table, name, expected_columns[name], actual_columns[name], schema)
             )
     shared_expected = [name for name in expected_columns if name in actual_columns]
     shared_actual = [name for name in actual_columns if name in expected_columns]
@@ -278,7 +288,7 @@ def _compare_table(table, expected, actual):
             "index",
             expected["indexes"],
             actual["indexes"],
-            _compare_index,
+            lambda kind, name, left, right: _compare_index(kind, name, left, right, schema),
             missing_fix=lambda _name, index: concurrent_index_sql(index["definition"]),
         )
     )
@@ -287,7 +297,7 @@ def _compare_table(table, expected, actual):
             "trigger",
             expected["triggers"],
             actual["triggers"],
-            lambda kind, name, left, right: _compare_trigger(table, name, left, right),
+            lambda kind, name, left, right: _compare_trigger(table, name, left, right, schema),
             missing_fix=lambda _name, trigger: (
                 f"{trigger['definition']};" if trigger["enabled"] == "O" else None
             ),
@@ -306,10 +316,10 @@ def _compare_table(table, expected, actual):
     return differences
 
 
-def _compare_column(table, name, expected, actual):
+def _compare_column(table, name, expected, actual, schema=None):
     differences = []
     qualified = f"{table}.{name}"
-    alter = f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {quote_ident(name)}"
+    alter = f"ALTER TABLE {qualified_name(table, schema)} ALTER COLUMN {quote_ident(name)}"
     for field in (
         "type",
         "collation",
@@ -392,10 +402,10 @@ def _compare_storage_parameters(kind, name, alter, expected, actual):
     ]
 
 
-def _compare_privileges(table, expected, actual):
+def _compare_privileges(table, expected, actual, schema=None):
     """Privileges revoked from the table owner, and those of PUBLIC (every role)."""
     differences = []
-    quoted = quote_ident(table)
+    quoted = qualified_name(table, schema)
     left, right = expected.get("owner_revoked", []), actual.get("owner_revoked", [])
     revoked = [privilege for privilege in right if privilege not in left]
     if revoked:
@@ -449,9 +459,9 @@ def _compare_privileges(table, expected, actual):
     return differences
 
 
-def _compare_index(kind, name, expected, actual):
+def _compare_index(kind, name, expected, actual, schema=None):
     differences = _compare_storage_parameters(
-        kind, name, f"ALTER INDEX {quote_ident(name)}", expected, actual
+        kind, name, f"ALTER INDEX {qualified_name(name, schema)}", expected, actual
     )
     if expected["definition"] != actual["definition"]:
         differences.append(
@@ -472,7 +482,7 @@ def _compare_index(kind, name, expected, actual):
                 "index is invalid (a failed concurrent build?): queries do not use it",
                 expected=True,
                 actual=False,
-                fix_sql=f"REINDEX INDEX CONCURRENTLY {quote_ident(name)};",
+                fix_sql=f"REINDEX INDEX CONCURRENTLY {qualified_name(name, schema)};",
             )
         )
     elif expected["valid"] != actual["valid"]:
@@ -488,7 +498,7 @@ def _compare_index(kind, name, expected, actual):
     return differences
 
 
-def _compare_trigger(table, name, expected, actual):
+def _compare_trigger(table, name, expected, actual, schema=None):
     differences = []
     if expected["definition"] != actual["definition"]:
         differences.append(
@@ -506,7 +516,7 @@ def _compare_trigger(table, name, expected, actual):
         right = TRIGGER_STATES.get(actual["enabled"], actual["enabled"])
         fix = None
         if expected["enabled"] == "O":
-            fix = f"ALTER TABLE {quote_ident(table)} ENABLE TRIGGER {quote_ident(name)};"
+            fix = f"ALTER TABLE {qualified_name(table, schema)} ENABLE TRIGGER {quote_ident(name)};"
         differences.append(
             Difference(
                 "trigger",

@@ -10,7 +10,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from ledgerflow.db.urls import database_config, describe_target, psycopg_params
 from ledgerflow.observability.masking import MASK, mask_secrets
-from ledgerflow.schema.drift import compare_databases, detect_drift
+from ledgerflow.schema.drift import V2_CHECKED, compare_databases, detect_drift, detect_v2_drift
 
 EXIT_DRIFT = 1
 
@@ -21,8 +21,10 @@ class Command(BaseCommand):
         "(columns, constraints, indexes and their validity, enum labels in order, the trigger "
         "function's body, triggers and whether they are enabled, sequences and whether they are "
         "ahead of their columns, storage parameters, column storage, privileges of the owner and "
-        "PUBLIC), or with another database (--against). Grants to other roles are notes. "
-        "Exit 0: no drift; 1: drift (every object named); 2: error."
+        "PUBLIC), or with another database (--against). Schema v2 (ledgerflow_v2) is compared "
+        "with what its own applied migrations build and reported apart; not migrated yet is "
+        "pending, not drift. Grants to other roles are notes. "
+        "Exit 0: no drift; 1: drift in v1 or v2 (every object named); 2: error."
     )
 
     def add_arguments(self, parser):
@@ -31,7 +33,7 @@ class Command(BaseCommand):
             "--against",
             metavar="URL",
             help="Compare with the database at this postgres:// URL instead of the stored "
-            "expectation (e.g. staging against production); read-only on both.",
+            "expectation (e.g. staging against production); read-only on both; v1 only.",
         )
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias.")
 
@@ -39,6 +41,7 @@ class Command(BaseCommand):
         connection = connections[options["database"]]
         target = describe_target(connection.settings_dict)
         notes = []
+        v2 = None
         if options["against"]:
             try:
                 other_settings = database_config(options["against"], variable="--against")
@@ -63,15 +66,28 @@ class Command(BaseCommand):
         else:
             differences = detect_drift(connection, notes=notes)
             compared = f"{target} against the schema of its applied migrations"
+            v2_notes = []
+            v2 = detect_v2_drift(connection, notes=v2_notes)
+        drifted = bool(differences) or bool(v2 and v2.drift)
 
         if options["json"]:
             self.stdout.write(
                 json.dumps(
                     {
                         "compared": compared,
-                        "drift": bool(differences),
+                        "drift": drifted,
                         "differences": [d.as_dict() for d in differences],
                         "notes": [note.as_dict() for note in notes],
+                        **(
+                            {
+                                "ledgerflow_v2": {
+                                    **v2.as_dict(),
+                                    "notes": [note.as_dict() for note in v2_notes],
+                                }
+                            }
+                            if v2
+                            else {}
+                        ),
                     },
                     indent=2,
                     default=str,
@@ -88,8 +104,21 @@ class Command(BaseCommand):
         if not options["json"]:
             for note in notes:
                 self.stdout.write(f"  note: {note}")
-        if differences:
+            if v2:
+                self._write_v2(v2, v2_notes)
+        if drifted:
             sys.exit(EXIT_DRIFT)
+
+    def _write_v2(self, v2, notes):
+        """Schema v2 under its own heading, so a v2 finding never reads as a v1 one."""
+        verdict = {V2_CHECKED: "drift" if v2.drift else "no drift"}.get(v2.status, v2.status)
+        self.stdout.write(f"ledgerflow_v2 (schema v2): {verdict}: {v2.summary()}")
+        for difference in v2.differences:
+            self.stdout.write(f"  {difference}")
+            if difference.fix_sql:
+                self.stdout.write(f"      safe fix: {difference.fix_sql}")
+        for note in notes:
+            self.stdout.write(f"  note: {note}")
 
 
 def _first_line(exc, settings_dict):
