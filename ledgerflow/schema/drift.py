@@ -253,9 +253,9 @@ def detect_v2_drift(connection, notes=None):
                 V2_UNCHECKED,
                 [
                     _v2_state_difference(
-                        f"v2 migrations unknown to this release are applied ({', '.join(unknown)}): "
-                        "the database is ahead of this code; check drift with the release that "
-                        "applied them",
+                        "v2 migrations unknown to this release are applied "
+                        f"({', '.join(unknown)}): the database is ahead of this code; check "
+                        "drift with the release that applied them",
                         applied,
                     )
                 ],
