@@ -18,10 +18,11 @@ from ledgerflow.db.catalog import row_estimates
 from ledgerflow.db.errors import is_lock_timeout
 from ledgerflow.db.tables import PROJECT_TABLES
 from ledgerflow.db.timeouts import behind_lock_timeout
-from ledgerflow.health.checks import cached_checksum_mismatches, cached_drift
+from ledgerflow.health.checks import cached_checksum_mismatches, cached_drift, cached_v2_drift
 from ledgerflow.migrating.history import migration_history
 from ledgerflow.migrating.ledger import last_run
 from ledgerflow.observability.masking import mask_secrets
+from ledgerflow.schema.drift import V2_CHECKED
 
 logger = logging.getLogger("ledgerflow.health")
 
@@ -108,6 +109,7 @@ class SchemaCollector(Collector):
                 "Schema objects that differ from what the migrations build",
                 len(drift),
             )
+        yield from self._v2_metrics()
         if mismatches is not None:
             yield _gauge(
                 "ledgerflow_schema_checksum_mismatches",
@@ -139,6 +141,29 @@ class SchemaCollector(Collector):
                 if estimate >= 0:  # -1: never vacuumed or analysed, so unknown
                     rows.add_metric([table], estimate)
         yield rows
+
+    def _v2_metrics(self):
+        """Schema v2: its migrations applied and pending, and its drift once it is migrated (a
+        v2 not migrated yet, or one this role cannot compare, exports no drift count)."""
+        v2, _ = self._feature("drift_v2", lambda: cached_v2_drift(self.alias)[0])
+        if v2 is None:
+            return
+        yield _gauge(
+            "ledgerflow_schema_v2_migrations_applied",
+            "Schema v2 (ledgerflow_v2) migrations applied to the database",
+            len(v2.applied),
+        )
+        yield _gauge(
+            "ledgerflow_schema_v2_pending_migrations",
+            "Schema v2 (ledgerflow_v2) migrations of this code not applied",
+            len(v2.pending),
+        )
+        if v2.status == V2_CHECKED:
+            yield _gauge(
+                "ledgerflow_schema_v2_drift_objects",
+                "Schema v2 objects that differ from what its applied migrations build",
+                len(v2.differences),
+            )
 
     def _feature(self, feature, compute):
         """``(value, usable)``: a reading that raises (or waits out its lock timeout behind a

@@ -16,6 +16,10 @@ each project app's greatest applied migration name, ``app:name`` joined by space
 what the Rust services read at start-up with ``SCHEMA_VERSION_SQL`` (``docs/INTEGRATION.md``
 quotes it verbatim). Per-app histories are linear and names start with a zero-padded number, so
 the greatest name is the head.
+
+Schema v2 has a version of its own, ``ledgerflow_v2:<head>`` (``V2_SCHEMA_VERSION_SQL``, for the
+newest services, whose ``search_path`` is ``ledgerflow_v2`` alone, hence ``public.`` on
+``django_migrations``): v2 migrations never change the v1 version the older services compare.
 """
 
 import copy
@@ -27,7 +31,7 @@ from functools import cached_property
 from django.core.signals import setting_changed
 from django.db.migrations.loader import MigrationLoader
 
-from ledgerflow.db.tables import PROJECT_APPS
+from ledgerflow.db.tables import PROJECT_APPS, V2_APP
 
 SCHEMA_VERSION_SQL = f"""\
 SELECT string_agg(app || ':' || head, ' ' ORDER BY app) AS schema_version
@@ -37,6 +41,11 @@ FROM (
     WHERE app IN ({", ".join(f"'{app}'" for app in PROJECT_APPS)})
     GROUP BY app
 ) AS heads;"""
+
+V2_SCHEMA_VERSION_SQL = f"""\
+SELECT '{V2_APP}:' || max(name) AS schema_version
+FROM public.django_migrations
+WHERE app = '{V2_APP}';"""
 
 _code_lock = threading.Lock()
 _code = None
@@ -81,6 +90,12 @@ def code_schema_version():
     for app, name in code_loader().graph.leaf_nodes():
         heads[app] = max(name, heads.get(app, name))
     return " ".join(f"{app}:{heads[app]}" for app in PROJECT_APPS if app in heads)
+
+
+def code_v2_schema_version():
+    """The schema v2 version this code migrates to (``ledgerflow_v2:<head>``)."""
+    names = [name for app, name in code_loader().graph.leaf_nodes() if app == V2_APP]
+    return f"{V2_APP}:{max(names)}" if names else None
 
 
 @dataclass(frozen=True)
@@ -155,6 +170,13 @@ class MigrationHistory:
             if app in PROJECT_APPS:
                 heads[app] = max(name, heads.get(app, name))
         return " ".join(f"{app}:{heads[app]}" for app in sorted(heads)) or None
+
+    @cached_property
+    def v2_schema_version(self):
+        """The schema v2 version ``V2_SCHEMA_VERSION_SQL`` reads; ``None`` when v2 has no
+        migration recorded."""
+        names = [name for app, name in self.applied_keys if app == V2_APP]
+        return f"{V2_APP}:{max(names)}" if names else None
 
     def migrations_of(self, app_label):
         """The migrations of ``app_label`` in the graph, in the order they apply."""

@@ -32,6 +32,7 @@ def test_ready_is_200_at_head_with_checksums_and_drift_verified(client):
         "no_unknown_migrations",
         "checksums",
         "drift",
+        "drift_v2",
     ]
     assert all(entry["ok"] for entry in body["checks"].values())
     assert body["checks"]["drift"]["reason"] == "the live schema matches the migrations"
@@ -171,5 +172,6 @@ def test_ready_is_503_without_waiting_when_a_migration_holds_django_migrations(c
         "migrations_applied": locked,
         "no_unknown_migrations": locked,
         "drift": locked,
+        "drift_v2": locked,
     }
     assert body["checks"]["database"]["ok"] is True

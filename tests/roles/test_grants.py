@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from ledgerflow.roles import RoleError, grants
+from ledgerflow.roles.services import V2_MONITORED_SEQUENCES
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,16 @@ def test_apply_grants_exactly_the_services_needs(service_roles):
         ("ledgerflow_migrate_runs", None, "SELECT"),
         ("deposit_events", "id", "SELECT"),
         ("deposit_events_id_seq", None, "SELECT"),
+        # Schema v2: drift reads each sequence's position and the id beside it, nothing else.
+        ("ledgerflow_v2", None, "USAGE"),
+        *(
+            item
+            for table in V2_MONITORED_SEQUENCES
+            for item in (
+                (f"ledgerflow_v2.{table}", "id", "SELECT"),
+                (f"ledgerflow_v2.{table}_id_seq", None, "SELECT"),
+            )
+        ),
     }
     assert applied.differences() != []  # it reports what it changed
     assert grants.plan(connection).differences() == []
@@ -95,7 +106,14 @@ def test_unset_settings_grant_nothing(settings, role_names):
     plan = grants.apply(connection)
 
     assert [role_plan.service.name for role_plan in plan.roles] == ["bot"]
-    assert [service.name for service in plan.unset] == ["balancer", "indexer", "monitor"]
+    assert [service.name for service in plan.unset] == [
+        "balancer",
+        "indexer",
+        "monitor",
+        "balancer-v2",
+        "bot-v2",
+        "indexer-v2",
+    ]
     assert privileges(role_names["balancer"]) == set()
 
 

@@ -6,12 +6,13 @@ import pytest
 from django.db import connection, transaction
 
 from ledgerflow.contract.statements import STATEMENTS
+from ledgerflow.db.tables import V2_SCHEMA
 from ledgerflow.migrating.checksums import checksum_mismatches
 from ledgerflow.migrating.history import migration_history
 from ledgerflow.migrating.status import migration_status
 from ledgerflow.roles import grants
 from ledgerflow.roles.services import SERVICES
-from ledgerflow.schema.drift import detect_drift
+from ledgerflow.schema.drift import V2_CHECKED, detect_drift, detect_v2_drift
 from tests.roles.conftest import as_role, attempt
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,15 @@ def _drift_with_sequence_positions(connection):
         raise AssertionError("; ".join(unread + [str(d) for d in differences]))
 
 
+def _v2_drift_with_sequence_positions(connection):
+    """Schema v2's drift in full, as readiness and schema_drift read it."""
+    notes = []
+    v2 = detect_v2_drift(connection, notes=notes)
+    unread = [str(note) for note in notes if note.kind == "sequence"]
+    if unread or v2.differences or v2.status != V2_CHECKED:
+        raise AssertionError("; ".join(unread + [str(d) for d in v2.differences]))
+
+
 # What readiness, /metrics, schema_version --check and schema_drift read, each returning None
 # when it ran in full.
 MONITOR_READS = {
@@ -47,6 +57,9 @@ MONITOR_READS = {
     "readiness: checksums": _reading(checksum_mismatches),
     "metrics, migration_status: status report": _reading(migration_status),
     "schema_drift with sequence positions": _reading(_drift_with_sequence_positions),
+    "schema_drift of schema v2 with sequence positions": _reading(
+        _v2_drift_with_sequence_positions
+    ),
 }
 
 
@@ -62,8 +75,11 @@ def run_service(name):
 def revoke(role, item):
     relation, column, privilege = item
     kind = "SEQUENCE" if relation.endswith("_seq") else "TABLE"
+    if relation == V2_SCHEMA:
+        kind = "SCHEMA"
     columns = f' ("{column}")' if column else ""
-    return f'REVOKE {privilege}{columns} ON {kind} "{relation}" FROM "{role}"'
+    quoted = ".".join(f'"{part}"' for part in relation.split("."))
+    return f'REVOKE {privilege}{columns} ON {kind} {quoted} FROM "{role}"'
 
 
 @pytest.mark.parametrize("name", list(SERVICE))

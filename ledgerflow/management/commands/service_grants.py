@@ -14,9 +14,12 @@ EXIT_ERROR = 2
 class Command(BaseCommand):
     help = (
         "Show, per service role (LEDGERFLOW_BALANCER_ROLE, LEDGERFLOW_BOT_ROLE, "
-        "LEDGERFLOW_INDEXER_ROLE, LEDGERFLOW_MONITOR_ROLE), the privileges its service needs "
-        "and how the database differs. --check: exit 1 on a difference. --apply: grant and "
-        "revoke on the project's tables so each role holds exactly that (migrate does this too)."
+        "LEDGERFLOW_INDEXER_ROLE, LEDGERFLOW_MONITOR_ROLE, and for schema v2 "
+        "LEDGERFLOW_V2_BALANCER_ROLE, LEDGERFLOW_V2_BOT_ROLE, LEDGERFLOW_V2_INDEXER_ROLE), the "
+        "privileges its service needs and how the database differs. --check: exit 1 on a "
+        "difference. --apply: grant and revoke on the project's tables (and ledgerflow_v2's) so "
+        "each role holds exactly that, and give the v2 roles search_path = ledgerflow_v2 as "
+        "their setting in this database (migrate does this too)."
     )
 
     def add_arguments(self, parser):
@@ -38,8 +41,16 @@ class Command(BaseCommand):
             self.stdout.write(f"{service.name}: role {role_plan.role} ({service.setting})")
             for need in service.needs:
                 columns = f"({', '.join(need.columns)})" if need.columns else ""
+                kind = "schema " if need.schema else ""
                 self.stdout.write(
-                    f"  {', '.join(need.privileges)} on {need.relation}{columns}: {need.because}"
+                    f"  {', '.join(need.privileges)} on {kind}{need.relation}{columns}: "
+                    f"{need.because}"
+                )
+            if service.search_path:
+                self.stdout.write(
+                    f"  search_path = {service.search_path} (role setting in this database): "
+                    "the service's unqualified names resolve in schema v2, its URL names only "
+                    "the role"
                 )
             for relation in role_plan.absent:
                 self.stdout.write(f"  note: {relation} does not exist yet (run migrate)")
