@@ -161,21 +161,23 @@ def v2_roles(settings, v2_role_names):
 
 def as_v2_role(cursor, role):
     """The session becomes ``role`` with the search_path its role setting gives a login (SET
-    ROLE applies no role setting)."""
+    ROLE applies no role setting). Both end with the caller's savepoint."""
     cursor.execute(f'SET ROLE "{role}"')
     cursor.execute("SET LOCAL search_path = ledgerflow_v2")
 
 
 def run_as(role, name):
-    with transaction.atomic(), connection.cursor() as cursor:
-        if name == "indexer-v2":
-            seed_indexer_order(cursor)
-        as_v2_role(cursor, role)
-        try:
-            return run_statements(cursor, name)
-        finally:
+    """``run_statements`` as ``role`` in a savepoint rolled back afterwards (the role and the
+    search_path with it); prepared statements outlive it, so they are dropped too."""
+    with connection.cursor() as cursor:
+        with transaction.atomic():
+            if name == "indexer-v2":
+                seed_indexer_order(cursor)
+            as_v2_role(cursor, role)
+            failure = run_statements(cursor, name)
             transaction.set_rollback(True)
-            cursor.execute("RESET ROLE")
+        cursor.execute("DEALLOCATE ALL")
+    return failure
 
 
 @pytest.mark.parametrize("name", list(SERVICE))
@@ -251,17 +253,16 @@ V1_REFUSED = [
 
 
 def refused(role, sql):
+    """``sql``'s failure as ``role``, or ``None`` when it ran; nothing it did is kept."""
+    failure = None
     with transaction.atomic(), connection.cursor() as cursor:
         as_v2_role(cursor, role)
         try:
-            with transaction.atomic():
-                cursor.execute(sql)
+            cursor.execute(sql)
         except DatabaseError as exc:
-            return str(exc).strip().splitlines()[0]
-        finally:
-            transaction.set_rollback(True)
-            cursor.execute("RESET ROLE")
-    return None
+            failure = str(exc).strip().splitlines()[0]
+        transaction.set_rollback(True)
+    return failure
 
 
 @pytest.mark.parametrize("name", list(SERVICE))
@@ -306,8 +307,12 @@ def test_a_url_naming_only_the_v2_role_reaches_v2_and_its_statements_run(v2_role
         with connect(name, autocommit=True) as owner:
             seed_indexer_order(owner.cursor())
         for service in SERVICE:
+            # Client-side binding, as Django's cursors do: EXECUTE's NULL arguments need it.
             login = {**server_conninfo(name), "user": v2_role_names[service]}
-            with psycopg.connect(**login) as conn, conn.cursor() as cursor:
+            with (
+                psycopg.connect(**login, cursor_factory=psycopg.ClientCursor) as conn,
+                conn.cursor() as cursor,
+            ):
                 cursor.execute("SHOW search_path")
                 assert cursor.fetchone() == ("ledgerflow_v2",)
                 assert run_statements(cursor, service) is None
