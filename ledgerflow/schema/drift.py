@@ -241,8 +241,8 @@ def detect_v2_drift(connection, notes=None):
                         V2_SCHEMA,
                         "the schema exists but no v2 migration is recorded (created by hand, or "
                         "its rows deleted from django_migrations): `manage.py migrate` would "
-                        "fail creating it; drop the schema if it holds nothing, or compare it "
-                        "with a migrated database (schema_drift --against)",
+                        "fail creating it; if it holds nothing, drop it (DROP SCHEMA "
+                        "ledgerflow_v2 CASCADE) and run `manage.py migrate`",
                         actual=V2_SCHEMA,
                     )
                 ],
