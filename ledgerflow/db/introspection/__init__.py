@@ -21,7 +21,7 @@ from ledgerflow.db.introspection.comparison import (
     concurrent_index_sql,
     diff_snapshots,
     grant_notes,
-    qualified_name,
+    quoted_in_schema,
     sequence_positions,
 )
 from ledgerflow.db.introspection.snapshot import (
@@ -41,7 +41,7 @@ __all__ = [
     "concurrent_index_sql",
     "diff_snapshots",
     "grant_notes",
-    "qualified_name",
+    "quoted_in_schema",
     "schema_snapshot",
     "sequence_positions",
 ]

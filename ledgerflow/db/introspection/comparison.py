@@ -52,7 +52,7 @@ def concurrent_index_sql(definition):
     return f"{definition};"
 
 
-def qualified_name(name, schema=None):
+def quoted_in_schema(name, schema=None):
     """``name`` quoted, and qualified with ``schema`` when one is given: the fixes for a schema
     other than the connection's own (``ledgerflow_v2``) must never reach the v1 tables of the
     same names."""
@@ -138,7 +138,7 @@ def sequence_positions(cursor, snapshot, schema=None):
         cursor.execute(
             "SELECT has_sequence_privilege(%s, 'SELECT') "
             "AND has_column_privilege(%s, %s, 'SELECT')",
-            [qualified_name(name, schema), qualified_name(table, schema), column],
+            [quoted_in_schema(name, schema), quoted_in_schema(table, schema), column],
         )
         if not cursor.fetchone()[0]:
             notes.append(
@@ -151,9 +151,9 @@ def sequence_positions(cursor, snapshot, schema=None):
             )
             continue
         cursor.execute(
-            f"SELECT (SELECT max({quote_ident(column)}) FROM {qualified_name(table, schema)}), "
+            f"SELECT (SELECT max({quote_ident(column)}) FROM {quoted_in_schema(table, schema)}), "
             "CASE WHEN is_called THEN last_value + %s ELSE last_value END "
-            f"FROM {qualified_name(name, schema)}",
+            f"FROM {quoted_in_schema(name, schema)}",
             [sequence["increment"]],
         )
         highest, next_value = cursor.fetchone()
@@ -168,8 +168,8 @@ def sequence_positions(cursor, snapshot, schema=None):
                     expected=highest,
                     actual=next_value,
                     # max() when the fix runs, not now: rows may have been added since.
-                    fix_sql=f"SELECT setval({quote_literal(qualified_name(name, schema))}, "
-                    f"(SELECT max({quote_ident(column)}) FROM {qualified_name(table, schema)}));",
+                    fix_sql=f"SELECT setval({quote_literal(quoted_in_schema(name, schema))}, "
+                    f"(SELECT max({quote_ident(column)}) FROM {quoted_in_schema(table, schema)}));",
                 )
             )
     return differences, notes
@@ -241,7 +241,7 @@ def _compare_table(table, expected, actual, schema=None):
     differences = _describe_fields("table", table, expected, actual, TABLE_PROPERTIES)
     differences.extend(
         _compare_storage_parameters(
-            "table", table, f"ALTER TABLE {qualified_name(table, schema)}", expected, actual
+            "table", table, f"ALTER TABLE {quoted_in_schema(table, schema)}", expected, actual
         )
     )
     differences.extend(_compare_privileges(table, expected, actual, schema))
@@ -319,7 +319,7 @@ def _compare_table(table, expected, actual, schema=None):
 def _compare_column(table, name, expected, actual, schema=None):
     differences = []
     qualified = f"{table}.{name}"
-    alter = f"ALTER TABLE {qualified_name(table, schema)} ALTER COLUMN {quote_ident(name)}"
+    alter = f"ALTER TABLE {quoted_in_schema(table, schema)} ALTER COLUMN {quote_ident(name)}"
     for field in (
         "type",
         "collation",
@@ -405,7 +405,7 @@ def _compare_storage_parameters(kind, name, alter, expected, actual):
 def _compare_privileges(table, expected, actual, schema=None):
     """Privileges revoked from the table owner, and those of PUBLIC (every role)."""
     differences = []
-    quoted = qualified_name(table, schema)
+    quoted = quoted_in_schema(table, schema)
     left, right = expected.get("owner_revoked", []), actual.get("owner_revoked", [])
     revoked = [privilege for privilege in right if privilege not in left]
     if revoked:
@@ -461,7 +461,7 @@ def _compare_privileges(table, expected, actual, schema=None):
 
 def _compare_index(kind, name, expected, actual, schema=None):
     differences = _compare_storage_parameters(
-        kind, name, f"ALTER INDEX {qualified_name(name, schema)}", expected, actual
+        kind, name, f"ALTER INDEX {quoted_in_schema(name, schema)}", expected, actual
     )
     if expected["definition"] != actual["definition"]:
         differences.append(
@@ -482,7 +482,7 @@ def _compare_index(kind, name, expected, actual, schema=None):
                 "index is invalid (a failed concurrent build?): queries do not use it",
                 expected=True,
                 actual=False,
-                fix_sql=f"REINDEX INDEX CONCURRENTLY {qualified_name(name, schema)};",
+                fix_sql=f"REINDEX INDEX CONCURRENTLY {quoted_in_schema(name, schema)};",
             )
         )
     elif expected["valid"] != actual["valid"]:
@@ -516,7 +516,9 @@ def _compare_trigger(table, name, expected, actual, schema=None):
         right = TRIGGER_STATES.get(actual["enabled"], actual["enabled"])
         fix = None
         if expected["enabled"] == "O":
-            fix = f"ALTER TABLE {qualified_name(table, schema)} ENABLE TRIGGER {quote_ident(name)};"
+            fix = (
+                f"ALTER TABLE {quoted_in_schema(table, schema)} ENABLE TRIGGER {quote_ident(name)};"
+            )
         differences.append(
             Difference(
                 "trigger",
