@@ -153,17 +153,20 @@ class RolePlan:
             )
         )
 
-    def statements(self):
+    def setting_statements(self):
+        if not self.search_path:
+            return []
+        return [search_path_statement(self.role, self.database, self.search_path)]
+
+    def grant_statements(self):
         return (
             self._render("GRANT {} ON {} {} TO {}", self.missing)
             + self._render("REVOKE GRANT OPTION FOR {} ON {} {} FROM {}", self.grant_options)
             + self._render("REVOKE {} ON {} {} FROM {}", self.extra)
-            + (
-                [search_path_statement(self.role, self.database, self.search_path)]
-                if self.search_path
-                else []
-            )
         )
+
+    def statements(self):
+        return self.setting_statements() + self.grant_statements()
 
     def _render(self, template, items):
         """One statement per relation and column, privileges in a stable order."""
@@ -193,7 +196,14 @@ class Plan:
         return [line for role_plan in self.roles for line in role_plan.differences()]
 
     def statements(self):
-        return [statement for role_plan in self.roles for statement in role_plan.statements()]
+        # Role settings first: when the role running this may not set them, the refusal says so
+        # (and how to set them) before any grant is tried.
+        return [
+            statement
+            for part in ("setting_statements", "grant_statements")
+            for role_plan in self.roles
+            for statement in getattr(role_plan, part)()
+        ]
 
 
 def project_tables(connection):

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from ledgerflow.roles import grants
+from ledgerflow.roles import RoleError, grants
 from ledgerflow.roles.services import V2_SERVICES
 from tests.contract_v2.service_statements import ServiceSession
 from tests.roles.test_service_roles import revoke
@@ -211,6 +211,25 @@ def test_the_v2_roles_get_their_search_path_and_the_v1_roles_none(v2_roles):
     assert settings_by_role == {v2_roles[name]: ["search_path=ledgerflow_v2"] for name in SERVICE}
     assert any(statement.startswith("ALTER ROLE") for statement in plan.statements())
     assert grants.plan(connection).differences() == []  # idempotent: nothing left to do
+
+
+def test_a_runner_that_may_not_set_role_settings_is_refused_with_the_statement(v2_roles):
+    runner = f"lf_test_{uuid.uuid4().hex[:8]}_runner"  # no CREATEROLE; gone with the rollback
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{runner}"; SET ROLE "{runner}"')
+    try:
+        with pytest.raises(RoleError) as refused:
+            grants.apply(connection)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+    message = str(refused.value)
+    assert "search_path could not be set" in message
+    assert "no grant was changed" in message
+    assert f"ALTER ROLE {v2_roles['balancer-v2']} IN DATABASE " in message.replace('"', "")
+    assert "options=-c%20search_path%3Dledgerflow_v2" in message
+    assert grants.plan(connection).statements() != []  # nothing was granted or set
 
 
 V2_REFUSED = {
