@@ -172,13 +172,15 @@ class V2Drift:
 
     ``status`` is ``V2_PENDING``, ``V2_CHECKED`` or ``V2_UNCHECKED``; ``applied`` and ``pending``
     name the v2 migrations (``app.name``); ``differences`` are ``Difference`` objects whose fixes
-    name ``ledgerflow_v2`` (never the v1 tables of the same names).
+    name ``ledgerflow_v2`` (never the v1 tables of the same names). ``against``: compared with
+    another database rather than with the stored expectation.
     """
 
     status: str
     applied: list
     pending: list
     differences: list
+    against: bool = False
 
     @property
     def drift(self):
@@ -186,6 +188,16 @@ class V2Drift:
 
     def summary(self):
         """One sentence for an operator."""
+        if self.against:
+            return {
+                V2_PENDING: "in neither database: nothing to compare",
+                V2_UNCHECKED: "cannot be compared (the reason follows)",
+            }.get(
+                self.status,
+                f"{len(self.differences)} difference(s) between the databases"
+                if self.differences
+                else "the same in both databases",
+            )
         if self.status == V2_PENDING:
             return (
                 f"not migrated yet ({len(self.pending)} v2 migration(s) pending; "
@@ -304,6 +316,77 @@ def detect_v2_drift(connection, notes=None):
     if notes is not None:
         notes.extend([*grant_notes(_with_service_grants(wanted, v2_table_grants), actual), *unread])
     return result(V2_CHECKED, compare_snapshots(wanted, actual, schema=V2_SCHEMA) + behind)
+
+
+def compare_v2_databases(connection, other_params, notes=None):
+    """Schema v2 of this database (the reference) against the one ``other_params`` reaches, as a
+    ``V2Drift``: their shapes only, like ``compare_databases``. ``pending`` when neither has
+    the schema; one difference of kind ``schema`` when only one has it."""
+    with read_only_snapshot(connection) as cursor:
+        reference = _read_v2(cursor)
+    with (
+        psycopg.connect(**other_params, autocommit=True) as other,
+        read_only_snapshot(other) as cursor,
+    ):
+        found = _read_v2(cursor)
+    applied, _, _ = reference
+
+    def result(status, differences=()):
+        return V2Drift(status, applied, [], list(differences), against=True)
+
+    unreadable = [
+        f"{side}: {problem}"
+        for side, (_, _, problem) in (("the reference", reference), ("the other", found))
+        if problem and problem != _V2_ABSENT
+    ]
+    if unreadable:
+        return result(V2_UNCHECKED, [_v2_state_difference("; ".join(unreadable), found[0])])
+    if reference[1] is None and found[1] is None:
+        return result(V2_PENDING)
+    if reference[1] is None or found[1] is None:
+        where = "the other database" if found[1] is None else "the reference"
+        return result(
+            V2_CHECKED,
+            [Difference("schema", V2_SCHEMA, f"the schema is missing in {where}")],
+        )
+    differences = []
+    if reference[0] != found[0]:
+        differences.append(
+            Difference(
+                "migration_state",
+                "django_migrations",
+                "the databases are at different v2 migration states: applied only in the "
+                f"reference: {sorted(set(reference[0]) - set(found[0])) or 'none'}; applied "
+                f"only in the other: {sorted(set(found[0]) - set(reference[0])) or 'none'}",
+                expected=reference[0],
+                actual=found[0],
+            )
+        )
+    if notes is not None:
+        notes.extend(grant_notes(reference[1], found[1]))
+    return result(
+        V2_CHECKED,
+        differences + compare_snapshots(reference[1], found[1], schema=V2_SCHEMA),
+    )
+
+
+_V2_ABSENT = "the schema ledgerflow_v2 does not exist"
+
+
+def _read_v2(cursor):
+    """``(applied v2 migrations, v2 snapshot or None, why there is none)``."""
+    history = read_history(cursor)
+    applied = sorted(f"{app}.{name}" for app, name in history.applied_keys if app == V2_APP)
+    cursor.execute(
+        "SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = %s",
+        [V2_SCHEMA],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return applied, None, _V2_ABSENT
+    if not row[0]:
+        return applied, None, "this role may not use the schema ledgerflow_v2 (no USAGE)"
+    return applied, v2_snapshot(cursor), None
 
 
 def _v2_state_difference(reason, applied):

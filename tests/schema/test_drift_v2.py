@@ -18,6 +18,7 @@ from ledgerflow.schema.drift import (
     detect_v2_drift,
 )
 from ledgerflow.schema.states import v2_states
+from tests.support.databases import connect, database_url, manage, migrated_database
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +226,36 @@ def test_schema_drift_exits_0_while_v2_is_pending():
     assert report["drift"] is False
     assert report["ledgerflow_v2"]["status"] == "pending"
     assert report["ledgerflow_v2"]["pending"] == V2_MIGRATIONS
+
+
+@pytest.mark.process
+def test_schema_drift_against_another_database_compares_v2_too():
+    with migrated_database("lf_driftv2") as first, migrated_database("lf_driftv2") as second:
+        same = manage(
+            "schema_drift", "--against", database_url(second),
+            database_url_value=database_url(first),
+        )  # fmt: skip
+        with connect(second, autocommit=True) as conn:
+            conn.execute(REORDER_ENUM)
+        different = manage(
+            "schema_drift", "--against", database_url(second), "--json",
+            database_url_value=database_url(first), check=False,
+        )  # fmt: skip
+        with connect(second, autocommit=True) as conn:
+            conn.execute(UNMIGRATE_V2)
+        missing = manage(
+            "schema_drift", "--against", database_url(second),
+            database_url_value=database_url(first), check=False,
+        )  # fmt: skip
+
+    assert same.stdout.splitlines()[-1] == (
+        "ledgerflow_v2 (schema v2): no drift: the same in both databases"
+    )
+    assert different.returncode == 1
+    report = json.loads(different.stdout)
+    assert report["differences"] == []
+    assert [d["name"] for d in report["ledgerflow_v2"]["differences"]] == ["order_status"]
+    assert missing.returncode == 1
+    assert "  schema ledgerflow_v2: the schema is missing in the other database" in (
+        missing.stdout.splitlines()
+    )

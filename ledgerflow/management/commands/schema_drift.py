@@ -10,7 +10,13 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from ledgerflow.db.urls import database_config, describe_target, psycopg_params
 from ledgerflow.observability.masking import MASK, mask_secrets
-from ledgerflow.schema.drift import V2_CHECKED, compare_databases, detect_drift, detect_v2_drift
+from ledgerflow.schema.drift import (
+    V2_CHECKED,
+    compare_databases,
+    compare_v2_databases,
+    detect_drift,
+    detect_v2_drift,
+)
 
 EXIT_DRIFT = 1
 
@@ -33,7 +39,7 @@ class Command(BaseCommand):
             "--against",
             metavar="URL",
             help="Compare with the database at this postgres:// URL instead of the stored "
-            "expectation (e.g. staging against production); read-only on both; v1 only.",
+            "expectation (e.g. staging against production); read-only on both.",
         )
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias.")
 
@@ -41,7 +47,7 @@ class Command(BaseCommand):
         connection = connections[options["database"]]
         target = describe_target(connection.settings_dict)
         notes = []
-        v2 = None
+        v2_notes = []
         if options["against"]:
             try:
                 other_settings = database_config(options["against"], variable="--against")
@@ -51,6 +57,9 @@ class Command(BaseCommand):
             try:
                 differences = compare_databases(
                     connection, psycopg_params(other_settings), notes=notes
+                )
+                v2 = compare_v2_databases(
+                    connection, psycopg_params(other_settings), notes=v2_notes
                 )
             except psycopg.OperationalError as exc:
                 raise CommandError(
@@ -66,9 +75,8 @@ class Command(BaseCommand):
         else:
             differences = detect_drift(connection, notes=notes)
             compared = f"{target} against the schema of its applied migrations"
-            v2_notes = []
             v2 = detect_v2_drift(connection, notes=v2_notes)
-        drifted = bool(differences) or bool(v2 and v2.drift)
+        drifted = bool(differences) or v2.drift
 
         if options["json"]:
             self.stdout.write(
@@ -78,16 +86,10 @@ class Command(BaseCommand):
                         "drift": drifted,
                         "differences": [d.as_dict() for d in differences],
                         "notes": [note.as_dict() for note in notes],
-                        **(
-                            {
-                                "ledgerflow_v2": {
-                                    **v2.as_dict(),
-                                    "notes": [note.as_dict() for note in v2_notes],
-                                }
-                            }
-                            if v2
-                            else {}
-                        ),
+                        "ledgerflow_v2": {
+                            **v2.as_dict(),
+                            "notes": [note.as_dict() for note in v2_notes],
+                        },
                     },
                     indent=2,
                     default=str,
@@ -104,8 +106,7 @@ class Command(BaseCommand):
         if not options["json"]:
             for note in notes:
                 self.stdout.write(f"  note: {note}")
-            if v2:
-                self._write_v2(v2, v2_notes)
+            self._write_v2(v2, v2_notes)
         if drifted:
             sys.exit(EXIT_DRIFT)
 
