@@ -82,10 +82,11 @@ def _plural(count, word):
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def gate_failures(status, drift):
+def gate_failures(status, drift, drift_v2=()):
     """Why a deploy must not go on, one phrase per finding (empty when it may): migrations
-    pending or unknown, applied migrations edited since, and ``drift`` (the differences
-    ``ledgerflow.schema.drift.detect_drift`` found, as strings)."""
+    pending or unknown, applied migrations edited since, ``drift`` (the differences
+    ``ledgerflow.schema.drift.detect_drift`` found, as strings) and ``drift_v2`` (those of
+    ``detect_v2_drift``, schema v2)."""
     failures = []
     if status["pending_count"]:
         failures.append(_plural(status["pending_count"], "pending migration"))
@@ -97,4 +98,6 @@ def gate_failures(status, drift):
         failures.append(f"{count} checksum mismatch{'' if count == 1 else 'es'}")
     if drift:
         failures.append(f"drift: {_plural(len(drift), 'schema difference')}")
+    if drift_v2:
+        failures.append(f"schema v2 drift: {_plural(len(drift_v2), 'schema difference')}")
     return failures

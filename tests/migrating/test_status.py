@@ -146,3 +146,16 @@ def test_at_head_means_every_migration_applied_whatever_the_checksums(db):
 
     assert status["at_head"] is True
     assert gate_failures(status, drift=[]) == ["1 checksum mismatch"]
+
+
+def test_the_gate_names_schema_v2_drift_apart_from_v1(db):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX ledgerflow_v2.idx_orders_status")
+
+    code, output = _gate("--json")
+
+    report = json.loads(output)
+    assert code == 1
+    assert report["gate_failures"] == ["schema v2 drift: 1 schema difference"]
+    assert report["drift"] == []
+    assert report["drift_v2"] == ["index idx_orders_status: is missing"]
