@@ -143,7 +143,8 @@ class RejectTableFilter(ValueListFilter):
     parameter_name = "source_table"
 
     def values(self, request):
-        return [(table, table) for table in V1_MODELS]
+        # The tables cutover_v2 rejects rows of (users rows are merged, never rejected).
+        return [(table, table) for table in ("accounts", "orders", "deposit_events")]
 
 
 class RejectReasonFilter(ValueListFilter):
@@ -233,7 +234,6 @@ class OrderAdmin(SchemaV2Admin):
         "token",
         "chain_id",
         "account",
-        "notified",
         "created_at",
         "deposits",
     )
@@ -286,7 +286,6 @@ class DepositEventAdmin(SchemaV2Admin):
         "amount",
         "transaction",
         "block_number",
-        "log_index",
         "processed",
         "created_at",
     )
@@ -346,6 +345,7 @@ class CutoverRecordAdmin(SchemaV2Admin):
 class CutoverRejectAdmin(CutoverRecordAdmin):
     list_display = ("id", "source_table", "source_key", "reason", "amount", "v1_row", "created_at")
     list_filter = (RejectReasonFilter, RejectTableFilter)
+    list_display_links = ("id", "source_key")
     compact_columns = {"source_key": 24}
     # No index but the key: the rejects are a fraction of v1, read in one sequential scan.
     exact_search_fields = ("source_key",)
@@ -380,7 +380,9 @@ class CutoverRejectAdmin(CutoverRecordAdmin):
             url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(key)])
         except NoReverseMatch:
             return "-"
-        return format_html('<a class="v1-row-link" href="{}">v1 {} {}</a>', url, opts.db_table, key)
+        return format_html(
+            '<a class="v1-row-link" href="{}" title="{}">v1 {} row</a>', url, key, opts.db_table
+        )
 
     @admin.display(description="how to repair")
     def repair(self, obj):
