@@ -286,6 +286,7 @@ class DepositEventAdmin(SchemaV2Admin):
         "amount",
         "transaction",
         "block_number",
+        "log_index",
         "processed",
         "created_at",
     )

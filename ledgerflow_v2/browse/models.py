@@ -7,6 +7,10 @@ a name only when it is not quoted yet), so ``"ledgerflow_v2"."orders"`` names th
 whatever the connection's ``search_path``, never ``public.orders`` (v1), and reads as a
 ``regclass`` too (the admin's row estimates).
 
+The indexes and unique keys are declared as the v2 contract has them (nothing creates them
+here): the admin sorts and searches only by columns an index leads, and a test checks each
+declaration against the database.
+
 The v2 service tables are written by the newest services (CONTRACT-V2.md): the balancer creates
 accounts, orders and balances, the indexer chain states and deposit events and moves orders to
 ``deposited``, the bot marks orders ``notified``. The cutover tables are ``cutover_v2``'s record
@@ -34,8 +38,8 @@ class OrderStatus(models.TextChoices):
 
 class Account(models.Model):
     id = models.BigAutoField(primary_key=True)
-    username = models.CharField(max_length=255)
-    telegram_id = models.BigIntegerField("Telegram id")
+    username = models.CharField(max_length=255, unique=True)
+    telegram_id = models.BigIntegerField("Telegram id", unique=True)
     email = models.CharField(max_length=320, null=True)  # noqa: DJ001  (contract: nullable)
     evm_address = models.CharField("EVM address", max_length=42, null=True)  # noqa: DJ001
     encrypted_pk = models.TextField("encrypted private key", null=True)  # noqa: DJ001
@@ -56,7 +60,7 @@ class Account(models.Model):
 
 class Order(models.Model):
     id = models.BigAutoField(primary_key=True)
-    order_id = models.CharField(max_length=255)
+    order_id = models.CharField(max_length=255, unique=True)
     account_id = models.BigIntegerField("account")
     broker_id = models.CharField(max_length=255)
     amount = models.DecimalField(max_digits=78, decimal_places=0)
@@ -71,6 +75,12 @@ class Order(models.Model):
     class Meta:
         managed = False
         db_table = v2_table("orders")
+        indexes = [
+            models.Index(fields=["account_id"], name="idx_orders_account_id"),
+            models.Index(fields=["chain_id"], name="idx_orders_chain_id"),
+            models.Index(fields=["status"], name="idx_orders_status"),
+            models.Index(fields=["account_id", "status"], name="idx_orders_account_status"),
+        ]
         verbose_name = "Schema v2 — order"
         verbose_name_plural = "Schema v2 — orders"
 
@@ -80,7 +90,7 @@ class Order(models.Model):
 
 class Balance(models.Model):
     id = models.BigAutoField(primary_key=True)
-    account_id = models.BigIntegerField("account")
+    account_id = models.BigIntegerField("account", unique=True)
     balance = models.DecimalField(max_digits=78, decimal_places=0)
     created_at = models.DateTimeField(null=True)
     updated_at = models.DateTimeField(null=True)
@@ -128,6 +138,24 @@ class DepositEvent(models.Model):
     class Meta:
         managed = False
         db_table = v2_table("deposit_events")
+        indexes = [
+            models.Index(fields=["chain_id"], name="idx_deposit_events_chain_id"),
+            models.Index(fields=["order_id"], name="idx_deposit_events_order_id"),
+            models.Index(fields=["processed"], name="idx_deposit_events_processed"),
+            models.Index(fields=["block_number"], name="idx_deposit_events_block_number"),
+            models.Index(
+                fields=["chain_id", "processed"], name="idx_deposit_events_chain_processed"
+            ),
+            models.Index(
+                fields=["order_id", "processed"], name="idx_deposit_events_order_processed"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_id", "transaction_hash", "log_index"],
+                name="deposit_events_chain_id_transaction_hash_log_index_key",
+            )
+        ]
         verbose_name = "Schema v2 — deposit event"
         verbose_name_plural = "Schema v2 — deposit events"
 

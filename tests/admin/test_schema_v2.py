@@ -264,3 +264,32 @@ def test_row_estimates_read_the_v2_tables(cut_over):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE ledgerflow_v2.orders")
     assert table_row_estimate(v2.Order) == 4
+
+
+INDEX_COLUMNS = """
+SELECT array_agg(a.attname ORDER BY k.position)
+FROM pg_index i
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = %s::regclass
+GROUP BY i.indexrelid
+"""
+
+
+@pytest.mark.parametrize("model", [*SERVICE_MODELS, v2.ChainState, *RECORD_MODELS])
+def test_the_indexes_the_models_declare_are_in_ledgerflow_v2(model):
+    opts = model._meta
+    declared = {tuple(field.column for field in opts.pk_fields)}
+    declared |= {(field.column,) for field in opts.fields if field.unique and field.column}
+    declared |= {
+        tuple(opts.get_field(name).column for name in index.fields) for index in opts.indexes
+    }
+    declared |= {
+        tuple(opts.get_field(name).column for name in constraint.fields)
+        for constraint in opts.constraints
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(INDEX_COLUMNS, [opts.db_table])
+        in_database = {tuple(columns) for (columns,) in cursor.fetchall()}
+
+    assert declared <= in_database
