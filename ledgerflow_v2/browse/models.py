@@ -9,7 +9,8 @@ whatever the connection's ``search_path``, never ``public.orders`` (v1), and rea
 
 The indexes and unique keys are declared as the v2 contract has them (nothing creates them
 here): the admin sorts and searches only by columns an index leads, and a test checks each
-declaration against the database.
+declaration's columns against the database. Their names carry a ``v2_`` prefix: Django wants
+index names unique across all models, and v1's in ``public`` have the same names.
 
 The v2 service tables are written by the newest services (CONTRACT-V2.md): the balancer creates
 accounts, orders and balances, the indexer chain states and deposit events and moves orders to
@@ -76,10 +77,10 @@ class Order(models.Model):
         managed = False
         db_table = v2_table("orders")
         indexes = [
-            models.Index(fields=["account_id"], name="idx_orders_account_id"),
-            models.Index(fields=["chain_id"], name="idx_orders_chain_id"),
-            models.Index(fields=["status"], name="idx_orders_status"),
-            models.Index(fields=["account_id", "status"], name="idx_orders_account_status"),
+            models.Index(fields=["account_id"], name="v2_idx_orders_account_id"),
+            models.Index(fields=["chain_id"], name="v2_idx_orders_chain_id"),
+            models.Index(fields=["status"], name="v2_idx_orders_status"),
+            models.Index(fields=["account_id", "status"], name="v2_idx_orders_account_status"),
         ]
         verbose_name = "Schema v2 — order"
         verbose_name_plural = "Schema v2 — orders"
@@ -139,21 +140,21 @@ class DepositEvent(models.Model):
         managed = False
         db_table = v2_table("deposit_events")
         indexes = [
-            models.Index(fields=["chain_id"], name="idx_deposit_events_chain_id"),
-            models.Index(fields=["order_id"], name="idx_deposit_events_order_id"),
-            models.Index(fields=["processed"], name="idx_deposit_events_processed"),
-            models.Index(fields=["block_number"], name="idx_deposit_events_block_number"),
+            models.Index(fields=["chain_id"], name="v2_idx_deposit_events_chain_id"),
+            models.Index(fields=["order_id"], name="v2_idx_deposit_events_order_id"),
+            models.Index(fields=["processed"], name="v2_idx_deposit_events_processed"),
+            models.Index(fields=["block_number"], name="v2_idx_deposit_events_block_number"),
             models.Index(
-                fields=["chain_id", "processed"], name="idx_deposit_events_chain_processed"
+                fields=["chain_id", "processed"], name="v2_idx_deposit_events_chain_processed"
             ),
             models.Index(
-                fields=["order_id", "processed"], name="idx_deposit_events_order_processed"
+                fields=["order_id", "processed"], name="v2_idx_deposit_events_order_processed"
             ),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["chain_id", "transaction_hash", "log_index"],
-                name="deposit_events_chain_id_transaction_hash_log_index_key",
+                name="v2_deposit_events_chain_id_transaction_hash_log_index_key",
             )
         ]
         verbose_name = "Schema v2 — deposit event"
