@@ -293,3 +293,14 @@ def test_the_indexes_the_models_declare_are_in_ledgerflow_v2(model):
         in_database = {tuple(columns) for (columns,) in cursor.fetchall()}
 
     assert declared <= in_database
+
+
+def test_staff_without_permissions_and_anonymous_users_see_no_v2_page(client, cut_over):
+    pages = [url(v2.Order), url(v2.CutoverReject), url(v2.ChainState)]
+    for page in pages:
+        assert client.get(page).status_code == 302, page  # to the login page
+
+    client.force_login(StaffUserFactory())
+    for page in pages:
+        assert client.get(page).status_code == 403, page
+    assert "Schema v2" not in client.get(reverse("admin:index")).text
