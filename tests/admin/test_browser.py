@@ -73,7 +73,7 @@ def navigate(driver, action):
 
 
 # The pages docs/ADMIN.md shows; LEDGERFLOW_REFRESH_SCREENSHOTS=1 writes them there too.
-DOCUMENTED = {"index", "orders", "order", "migrations-console"}
+DOCUMENTED = {"index", "orders", "order", "migrations-console", "v2-cutoverreject"}
 DOCS_SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 
 
