@@ -8,14 +8,16 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import Account as V1Account
+from ledgerflow.console.large_tables import table_row_estimate
 from ledgerflow_v2.browse import models as v2
 from ledgerflow_v2.browse.admin import REPAIR_HINTS
 from ledgerflow_v2.cutover import REASONS, run_cutover
-from tests.factories import OrderFactory, StaffUserFactory, UserFactory
+from tests.factories import DepositEventFactory, OrderFactory, StaffUserFactory, UserFactory
 from tests.ledgerflow_v2.dirty_v1 import EXPECTED_REJECTS, make_dirty_v1
 
 pytestmark = pytest.mark.django_db
@@ -259,8 +261,6 @@ def test_v2_lists_page_by_keyset(staff_client, cut_over):
 
 
 def test_row_estimates_read_the_v2_tables(cut_over):
-    from ledgerflow.console.large_tables import table_row_estimate
-
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE ledgerflow_v2.orders")
     assert table_row_estimate(v2.Order) == 4
@@ -331,3 +331,23 @@ def test_tampered_query_strings_never_fail_the_v2_lists(staff_client, model, que
     # Django's search form refuses a NUL byte with a message and lists unfiltered.
     if response.status_code == 200 and query != "q=%00":
         assert len(response.context["cl"].result_list) == 0, query
+
+
+@pytest.mark.parametrize("model", SERVICE_MODELS + RECORD_MODELS, ids=lambda m: m.__name__)
+def test_no_v2_list_queries_per_row(staff_client, monkeypatch, model, cut_over):
+    # A second carried deposit and a second run: every list holds more than one row.
+    DepositEventFactory(order_id="o-good", amount="5")
+    run_cutover(connection, redo=True, accept_rejects=True)
+
+    def queries(per_page):
+        monkeypatch.setattr(admin.site._registry[model], "list_per_page", per_page)
+        with CaptureQueriesContext(connection) as captured:
+            response = staff_client.get(url(model))
+        return len(captured), len(response.context["cl"].result_list)
+
+    one, shown_one = queries(1)
+    many, shown_many = queries(100)
+
+    assert shown_one == 1
+    assert shown_many == model.objects.count() > 1
+    assert many == one
