@@ -351,3 +351,19 @@ def test_no_v2_list_queries_per_row(staff_client, monkeypatch, model, cut_over):
     assert shown_one == 1
     assert shown_many == model.objects.count() > 1
     assert many == one
+
+
+def test_an_account_page_says_whether_secrets_are_set_never_their_values(staff_client, cut_over):
+    account = v2.Account.objects.get(telegram_id=1001)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ledgerflow_v2.accounts SET encrypted_pk = 'SECRET-KEY-TEXT', "
+            "api_token_hash = %s WHERE id = %s",
+            ["f" * 64, account.pk],
+        )
+
+    page = staff_client.get(url(v2.Account, "change", account.pk)).text
+
+    assert "encrypted private key set; API token set" in page
+    assert "SECRET-KEY-TEXT" not in page
+    assert "f" * 64 not in page
