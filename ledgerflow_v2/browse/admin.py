@@ -27,6 +27,7 @@ from ledgerflow.console.large_tables import (
 )
 from ledgerflow_v2.browse import models as v2
 from ledgerflow_v2.cutover import REASONS
+from orders.admin import telegram_id_of
 from orders.models import Order as V1Order
 from users.models import User as V1User
 
@@ -396,11 +397,12 @@ class CutoverRejectAdmin(CutoverRecordAdmin):
                 )
             )
         if obj.source_table == "orders" and data.get("account_id"):
-            links.append(
-                changelist_link(
-                    V1User, "v1 user of this account_id", telegram_id=data["account_id"]
+            if telegram_id_of(V1Order(account_id=str(data["account_id"]))) is not None:
+                links.append(
+                    changelist_link(
+                        V1User, "v1 user of this account_id", telegram_id=data["account_id"]
+                    )
                 )
-            )
             links.append(
                 changelist_link(V1Account, "v1 account of this account_id", q=data["account_id"])
             )

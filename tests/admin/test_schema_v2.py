@@ -367,3 +367,17 @@ def test_an_account_page_says_whether_secrets_are_set_never_their_values(staff_c
     assert "encrypted private key set; API token set" in page
     assert "SECRET-KEY-TEXT" not in page
     assert "f" * 64 not in page
+
+
+def test_every_link_on_a_reject_page_opens(staff_client, cut_over):
+    OrderFactory(order_id="o-named", account_id="nobody", amount="3")
+    run_cutover(connection, redo=True, accept_rejects=True)
+
+    for reject in v2.CutoverReject.objects.all():
+        page = staff_client.get(url(v2.CutoverReject, "change", reject.pk)).text
+        field = re.search(r'class="form-row field-repair".*?</fieldset>', page, re.S).group(0)
+        for link in re.findall(r'href="([^"]+)"', field):
+            link = link.replace("&amp;", "&")
+            response = staff_client.get(link)
+            assert response.status_code == 200, (reject.source_key, link)
+            assert "e=1" not in response.request["QUERY_STRING"], link
