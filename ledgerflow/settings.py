@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "orders",
     "indexer",
     "ledgerflow_v2",
+    # The admin's models of the v2 tables; no migrations of its own (see its apps.py).
+    "ledgerflow_v2.browse.apps.SchemaV2BrowseConfig",
 ]
 
 MIDDLEWARE = [

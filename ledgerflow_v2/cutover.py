@@ -15,6 +15,7 @@ A dry run does the same work in a transaction that is rolled back, in a REPEATAB
 snapshot without the write lock, so the old services keep running while it reports.
 """
 
+import decimal
 import json
 import time
 from datetime import UTC, datetime
@@ -489,17 +490,21 @@ def _guard_emptying(cursor, *, lossy, what):
 
 def _money(cursor):
     money, reconciled = {}, True
+    # Python adds Decimals to 28 significant digits by default: a total of NUMERIC(78,0) amounts
+    # (one 78-digit amount is enough) was rounded, and a cutover of exact data refused.
+    exact = decimal.localcontext(prec=decimal.MAX_PREC)
     for table, sql in MONEY.items():
         lines = []
         for key, *figures in _rows(cursor, sql):
             v1_rows, v1_total, v1_unreadable, c_rows, c_total, r_rows, r_total, r_unreadable = (
                 figures
             )
-            ok = (
-                v1_rows == c_rows + r_rows
-                and v1_total == c_total + r_total
-                and v1_unreadable == r_unreadable
-            )
+            with exact:
+                ok = (
+                    v1_rows == c_rows + r_rows
+                    and v1_total == c_total + r_total
+                    and v1_unreadable == r_unreadable
+                )
             reconciled &= ok
             lines.append(
                 {

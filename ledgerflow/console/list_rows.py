@@ -137,7 +137,8 @@ def _compact_renderer(field, empty, length):
         value = getattr(obj, attname)
         if value is None or value == "":
             return empty
-        text = escape(str(value))
+        value = str(value)  # v2 amounts are numbers (NUMERIC(78,0)), v1's are text
+        text = escape(value)
         if len(value) <= length:
             return text
         short = f"{escape(value[:head])}…{escape(value[-tail:])}"

@@ -73,7 +73,7 @@ def navigate(driver, action):
 
 
 # The pages docs/ADMIN.md shows; LEDGERFLOW_REFRESH_SCREENSHOTS=1 writes them there too.
-DOCUMENTED = {"index", "orders", "order", "migrations-console"}
+DOCUMENTED = {"index", "orders", "order", "migrations-console", "v2-cutoverreject"}
 DOCS_SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 
 
@@ -195,3 +195,68 @@ def test_every_list_column_fits_at_1400_px_with_the_sidebar_open(live_server, br
         assert browser.find_element(By.ID, "nav-sidebar").is_displayed()
         screenshot(browser, name)
         assert overflowing_columns(browser) == [], name
+
+
+@pytest.fixture
+def emptied_v2(transactional_db):
+    """Schema v2 emptied after the test: a flush empties only the tables Django manages, and
+    the ledgerflow_v2 tables are ``ledgerflow_v2``'s SQL migrations' (unmanaged models)."""
+    from django.db import connection
+
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE ledgerflow_v2.deposit_events, ledgerflow_v2.balances, ledgerflow_v2.orders, "
+            "ledgerflow_v2.chain_states, ledgerflow_v2.accounts, ledgerflow_v2.cutover_rejects, "
+            "ledgerflow_v2.cutover_notes, ledgerflow_v2.cutover_runs RESTART IDENTITY"
+        )
+
+
+def test_the_schema_v2_lists_fit_and_a_reject_leads_to_its_v1_row(live_server, browser, emptied_v2):
+    from django.db import connection
+    from selenium.webdriver.common.by import By
+
+    from ledgerflow_v2.cutover import run_cutover
+
+    staff = StaffUserFactory(is_superuser=True)
+    for n in range(3):
+        order_id = f"ord-2026-12-02-{n:06d}"
+        telegram_id = 7_123_456_789 + n
+        UserFactory(telegram_id=telegram_id, username=f"telegram_user_{n:04d}")
+        AccountFactory(account_id=f"acct-2026-12-02-{n:06d}", telegram_id=str(telegram_id))
+        OrderFactory(
+            order_id=order_id, account_id=str(telegram_id), amount="9" * 78, status="completed"
+        )
+        DepositEventFactory(
+            order_id=order_id, amount="9" * 78, chain_id=42161, block_number=281_234_567 + n
+        )
+    rejected = OrderFactory(
+        order_id="ord-2026-12-02-decimal", account_id="7123456789", amount="1.5"
+    )
+    run_cutover(connection, accept_rejects=True)
+
+    browser.get(live_server.url + reverse("admin:login"))
+    browser.find_element(By.NAME, "username").send_keys(staff.username)
+    browser.find_element(By.NAME, "password").send_keys(STAFF_PASSWORD)
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
+    assert "Schema v2 — orders" in browser.find_element(By.ID, "content-main").text
+
+    for model_name in (
+        "order",
+        "account",
+        "balance",
+        "depositevent",
+        "cutoverreject",
+        "cutovernote",
+    ):
+        browser.get(live_server.url + reverse(f"admin:schema_v2_{model_name}_changelist"))
+        assert browser.find_element(By.ID, "nav-sidebar").is_displayed()
+        screenshot(browser, f"v2-{model_name}s")
+        assert overflowing_columns(browser) == [], model_name
+
+    browser.get(live_server.url + reverse("admin:schema_v2_cutoverreject_changelist"))
+    navigate(browser, browser.find_element(By.LINK_TEXT, "ord-2026-12-02-decimal").click)
+    assert "cutover_v2 --redo" in browser.find_element(By.CLASS_NAME, "rerun-hint").text
+    screenshot(browser, "v2-cutoverreject")
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "a.v1-row-link").click)
+    assert browser.current_url.endswith(reverse("admin:orders_order_change", args=[rejected.pk]))

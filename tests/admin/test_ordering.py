@@ -52,7 +52,9 @@ def page_order_by(client, model_admin, query):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200, f"{url} answered {response.status_code}"
-    table = f'FROM "{opts.db_table}"'
+    # "orders", or "ledgerflow_v2"."orders" for the schema v2 models.
+    quoted = connection.ops.quote_name(opts.db_table)
+    table = f"FROM {quoted}"
     pages = [
         q["sql"]
         for q in queries
@@ -60,7 +62,7 @@ def page_order_by(client, model_admin, query):
     ]
     assert len(pages) == 1, pages
     order_by = pages[0].split("ORDER BY", 1)[1].split("LIMIT", 1)[0]
-    return re.findall(rf'"{opts.db_table}"\."(\w+)" (ASC|DESC)', order_by), response
+    return re.findall(rf'{re.escape(quoted)}\."(\w+)" (ASC|DESC)', order_by), response
 
 
 @pytest.mark.parametrize("model_admin", LARGE_ADMINS, ids=lambda m: m.opts.label)
