@@ -120,19 +120,21 @@ def check_pending_tables_absent(executor, plan):
     ]
 
 
-def run(executor, *, models_check=True, with_sql=True, plan=None):
+def run(executor, *, models_check=True, with_sql=True, plan=None, checksums_verified=False):
     """Run every check against ``executor.connection``; returns a ``Report``. ``plan`` is what
-    will be applied (default: every app to its leaf)."""
+    will be applied (default: every app to its leaf); ``checksums_verified``: the caller
+    (``migrate``) has just compared the checksums under the migration lock."""
     connection = executor.connection
     report = Report()
     loader = executor.loader
     if models_check:
         report.problems += [("models", m) for m in check_models_match_migrations()]
     report.problems += [("history", m) for m in check_linear_history(loader)]
-    report.problems += [
-        ("checksums", checksums.describe_mismatch(m))
-        for m in checksums.checksum_mismatches(connection, loader)
-    ]
+    if not checksums_verified:
+        report.problems += [
+            ("checksums", checksums.describe_mismatch(m))
+            for m in checksums.checksum_mismatches(connection, loader)
+        ]
     for index, table in catalog.invalid_indexes(connection):
         report.notes.append(
             f"index {index} on {table} is INVALID (an interrupted concurrent build); migrate "

@@ -44,11 +44,6 @@ class MigrationSession:
         if ledger.exists(self.connection):
             self.run_id = ledger.start_run(self.connection, lock_wait_ms=self.waited * 1000)
 
-    def count_applied(self, count):
-        """Count ``count`` migrations into the run's row, in the migration's own transaction."""
-        if self.run_id is not None:
-            ledger.count_applied(self.connection, self.run_id, count)
-
     def _finish(self, started, outcome, error=""):
         if not self._recording:
             return
