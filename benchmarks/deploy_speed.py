@@ -25,7 +25,6 @@ Run from the repository root: ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 from benchmarks.common import (
@@ -42,7 +41,7 @@ from benchmarks.common import (
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 
-ALEMBIC_ENV = '''\
+ALEMBIC_ENV = """\
 import os
 
 from alembic import context
@@ -54,7 +53,7 @@ with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=None)
     with context.begin_transaction():
         context.run_migrations()
-'''
+"""
 
 ALEMBIC_REVISION = '''\
 """The LedgerFlow schema, as one revision."""
@@ -72,7 +71,7 @@ def upgrade():
     op.get_bind().exec_driver_sql(Path(__file__).parents[1].joinpath("schema.sql").read_text())
 '''
 
-PSYCOPG_FLOOR = '''\
+PSYCOPG_FLOOR = """\
 import os
 import sys
 from pathlib import Path
@@ -82,7 +81,7 @@ import psycopg
 sql = Path(sys.argv[1]).read_text()
 with psycopg.connect(os.environ["DATABASE_URL"]) as connection:  # commits on leaving
     connection.execute(sql)
-'''
+"""
 
 
 def schema_sql(workdir):
