@@ -17,16 +17,18 @@ def prepare(session, executor, plan, *, fake, preflight=True, backup=None):
         refuse_backwards(plan)
     forward = [(migration, False) for migration, backwards in plan if not backwards]
     connection = executor.connection
-    # Read once for the baseline and the checks: each read is a round trip of every deploy.
-    recorded = ledger.read_checksums(connection) if ledger.exists(connection) else None
-    if recorded is not None and checksums.baseline(connection, executor.loader, recorded=recorded):
+    # Asked and read once for the baseline, the checks and the run's record: each is a round
+    # trip of every deploy.
+    ledger_exists = ledger.exists(connection)
+    recorded = ledger.read_checksums(connection) if ledger_exists else {}
+    if ledger_exists and checksums.baseline(connection, executor.loader, recorded=recorded):
         recorded = ledger.read_checksums(connection)  # with the rows the baseline wrote
     check(
         executor, forward, fake=fake, preflight=preflight, report=session.report, recorded=recorded
     )
     if backup is not None and forward and not fake:
         backup()
-    session.start_run()
+    session.start_run(ledger_exists=ledger_exists)
 
 
 def refuse_backwards(plan):
@@ -61,7 +63,7 @@ def check(executor, plan, *, fake, preflight, report, recorded=None):
     if not preflight:
         return
     result = checks.run(
-        executor, models_check=True, with_sql=False, plan=plan, checksums_verified=True
+        executor, models_check=True, with_sql=False, plan=plan, migrate_checked=True
     )
     for note in result.notes:
         report(f"note: {note}")

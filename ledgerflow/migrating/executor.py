@@ -263,7 +263,12 @@ class SafeMigrationExecutor(MigrationExecutor):
                 super().record_migration(migration)
                 return  # checksums recorded with the migration that creates the ledger tables
             # Applied by an earlier, interrupted run before the ledger existed: baselined now.
-            checksums.baseline(self.connection, self.loader, skip=self._unrecorded_keys())
+            checksums.baseline(
+                self.connection,
+                self.loader,
+                skip=self._unrecorded_keys(),
+                recorded=ledger.read_checksums(self.connection),
+            )
         ledger.record_migration(
             self.connection,
             [(app_label, name) for app_label, name, _ in self._history_keys(migration)],
