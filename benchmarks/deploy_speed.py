@@ -6,8 +6,8 @@ child process timed from start to exit, medians of RUNS rounds, wall and client 
 - **ours**: ``manage.py migrate`` (and ``migrate --replay`` when the command has it);
 - **stock Django**: Django's own ``migrate`` command and executor on the same settings, models
   and migrations (``benchmarks/stock_migrate.py``);
-- **Alembic**: the same schema as ONE Alembic revision (``op.execute`` of the schema SQL, in
-  Alembic's one transaction), ``alembic upgrade head``;
+- **Alembic**: the same schema as ONE Alembic revision (the schema SQL executed in the revision's
+  ``upgrade``, in Alembic's one transaction), ``alembic upgrade head``;
 - **psycopg floor**: one Python process, one psycopg connection executing the schema SQL in one
   transaction (the least a Python deploy tool can do);
 - **psql**: ``psql -1 -f`` of the schema SQL.
@@ -16,12 +16,15 @@ The schema SQL is ``pg_dump --schema-only`` of a database ``manage.py migrate`` 
 tables, schema v2 and Django's tables (without their rows: content types, permissions and the
 history are what the two Django commands add). Cold = an empty database; no-op = the same
 database right after (nothing to apply). Each Python variant is also run once under
-``benchmarks.round_trips`` to count the statements it sends.
+``benchmarks.round_trips`` to count the statements it sends. The project's modules are compiled
+to bytecode first, as the image does; the installed packages already are (pip compiles them).
+``--before DIR`` adds a checkout's ``manage.py migrate`` (the code before a change).
 
 Run from the repository root: ``DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
-.venv/bin/python -m benchmarks.deploy_speed 7``.
+.venv/bin/python -m benchmarks.deploy_speed 7 [--before DIR]``.
 """
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -39,7 +42,18 @@ from benchmarks.common import (
     url_for,
 )
 
-RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=int, nargs="?", default=5, help="interleaved rounds")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout of the project (e.g. `git archive REV | tar -x -C DIR`): its "
+        "`manage.py migrate` is measured too, as a before column",
+    )
+    return parser.parse_args()
+
 
 ALEMBIC_ENV = """\
 import os
@@ -117,13 +131,27 @@ def has_replay():
     return "--replay" in result.stdout
 
 
-def variants(workdir):
+def compile_project(root):
+    """Bytecode for the project's modules under ``root``, as the image has (its Dockerfile runs
+    compileall): where PYTHONDONTWRITEBYTECODE is set, every run would compile them again,
+    while the installed packages (Django, SQLAlchemy, Alembic) were compiled by pip."""
+    packages = [path.name for path in root.iterdir() if (path / "__init__.py").is_file()]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], cwd=root, check=True)
+
+
+def variants(workdir, before=None):
     """``{name: (command, has a no-op phase)}``, in the order of the tables."""
+    for root in (REPO_ROOT, before):
+        if root:
+            compile_project(root)
     sql = schema_sql(workdir)
     ini = alembic_project(workdir)
     floor = workdir / "psycopg_floor.py"
     floor.write_text(PSYCOPG_FLOOR)
     found = {"ours": (ours("migrate", "--no-input"), True)}
+    if before:
+        manage = str(before.resolve() / "manage.py")
+        found["before"] = ([sys.executable, manage, "migrate", "--no-input"], True)
     if has_replay():
         found["ours --replay"] = (ours("migrate", "--no-input", "--replay"), True)
     found["stock Django"] = (stock_migrate("migrate", "--no-input"), True)
@@ -145,18 +173,18 @@ def round_trips(command, env):
     return int(stderr.rsplit("round trips:", 1)[1].split()[0])
 
 
-def measure(found):
+def measure(found, runs):
     wall = {(name, phase): [] for name, (_, noop) in found.items() for phase in ("cold", "noop")}
     cpu = {key: [] for key in wall}
     trips = {}
-    for round_ in range(RUNS + 1):
+    for round_ in range(runs + 1):
         for name, (command, noop) in found.items():
             with scratch_database() as db:
                 env = child_env(db)
                 if name == "psql -1 -f":
                     command = [*command, url_for(db)]
                 for phase in ("cold", "noop") if noop else ("cold",):
-                    if round_ == RUNS:  # one more round, counting statements, not timed
+                    if round_ == runs:  # one more round, counting statements, not timed
                         trips[(name, phase)] = round_trips(command, env)
                         continue
                     wall[(name, phase)].append(timed(command, env)[0])
@@ -185,15 +213,16 @@ def _ratio(ours_value, other):
 
 
 def main():
+    args = arguments()
     with tempfile.TemporaryDirectory(prefix="lf_deploy_speed_") as tmp:
-        found = variants(Path(tmp))
-        wall, cpu, trips = measure(found)
+        found = variants(Path(tmp), args.before)
+        wall, cpu, trips = measure(found, args.runs)
     medians = {key: median(values) for key, values in wall.items() if values}
     cpu_medians = {key: median(values) for key, values in cpu.items() if values}
     seconds = lambda value: "—" if value is None else f"{value:.3f}"  # noqa: E731
     count = lambda value: "—" if value is None else str(value)  # noqa: E731
-    print(f"Machine: {machine()}; {RUNS} interleaved rounds; medians; command: python -m ")
-    print(f"benchmarks.deploy_speed {RUNS} (from {REPO_ROOT.name}).\n")
+    print(f"Machine: {machine()}; {args.runs} interleaved rounds; medians.")
+    print(f"Command: python -m benchmarks.deploy_speed {' '.join(sys.argv[1:])}\n")
     print("Wall seconds, process start to exit:\n")
     print(table(found, medians, seconds))
     print("\nClient CPU seconds (user+system of the child; psql's excludes the server):\n")

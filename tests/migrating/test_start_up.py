@@ -1,8 +1,8 @@
 """What ``migrate`` loads and checks before it touches the database.
 
-It runs Django's system checks except the URL ones, so a broken model still stops it before
-anything is applied while the URL configuration (the health views, django-health-check,
-dnspython) is never imported on its way.
+It runs Django's system checks about models, databases and the migration commands, so a broken
+model still stops it before anything is applied, while the URL configuration (the health views,
+django-health-check, dnspython) is never imported on its way.
 """
 
 import textwrap
