@@ -32,11 +32,15 @@ COPY accounts ./accounts
 COPY users ./users
 COPY orders ./orders
 COPY indexer ./indexer
+COPY ledgerflow_v2 ./ledgerflow_v2
 COPY config ./config
 COPY docker/entrypoint.sh /usr/local/bin/ledgerflow-entrypoint
 # Every dependency pinned with its hash (requirements.lock, `make lock`); then the project alone.
+# manage.py imports the project from /app, which PYTHONDONTWRITEBYTECODE and USER leave without
+# bytecode: compiled here once, or every container start compiles every module again (~0.06 s).
 RUN pip install --require-hashes -r requirements.lock \
     && pip install --no-deps . \
+    && python -m compileall -q ledgerflow ledgerflow_v2 accounts users orders indexer \
     && useradd --system --no-create-home --uid 10001 ledgerflow
 
 USER 10001

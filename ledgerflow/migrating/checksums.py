@@ -194,14 +194,17 @@ def describe_mismatch(mismatch):
     )
 
 
-def baseline(connection, loader=None, skip=()):
+def baseline(connection, loader=None, skip=(), recorded=None):
     """Record a checksum for every applied migration that has none (applied before this feature
     existed, or before the ledger tables were created) or whose checksum was computed by an older
-    ``ALGORITHM``; ``skip`` are keys the caller records itself. Returns the keys."""
-    if not ledger.exists(connection):
-        return []
+    ``ALGORITHM``; ``skip`` are keys the caller records itself. ``recorded``: the rows as
+    ``ledger.read_checksums`` read them, from a caller that knows the ledger tables exist.
+    Returns the keys."""
+    if recorded is None:
+        if not ledger.exists(connection):
+            return []
+        recorded = ledger.read_checksums(connection)
     loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
-    recorded = ledger.recorded_checksums(connection)
     applied = MigrationRecorder(connection).applied_migrations()
     added = []
     for key in sorted(set(applied) - set(skip)):

@@ -7,7 +7,7 @@ any wait for another run's lock. Each refusal is a ``CommandError`` with nothing
 
 from django.core.management.base import CommandError
 
-from ledgerflow.migrating import checksums
+from ledgerflow.migrating import checksums, ledger
 
 
 def prepare(session, executor, plan, *, fake, preflight=True, backup=None):
@@ -16,11 +16,19 @@ def prepare(session, executor, plan, *, fake, preflight=True, backup=None):
     if not fake:  # --fake only edits the history: no table or row is touched
         refuse_backwards(plan)
     forward = [(migration, False) for migration, backwards in plan if not backwards]
-    checksums.baseline(executor.connection, executor.loader)
-    check(executor, forward, fake=fake, preflight=preflight, report=session.report)
+    connection = executor.connection
+    # Asked and read once for the baseline, the checks and the run's record: each is a round
+    # trip of every deploy.
+    ledger_exists = ledger.exists(connection)
+    recorded = ledger.read_checksums(connection) if ledger_exists else {}
+    if ledger_exists and checksums.baseline(connection, executor.loader, recorded=recorded):
+        recorded = ledger.read_checksums(connection)  # with the rows the baseline wrote
+    check(
+        executor, forward, fake=fake, preflight=preflight, report=session.report, recorded=recorded
+    )
     if backup is not None and forward and not fake:
         backup()
-    session.start_run()
+    session.start_run(ledger_exists=ledger_exists)
 
 
 def refuse_backwards(plan):
@@ -34,8 +42,11 @@ def refuse_backwards(plan):
         )
 
 
-def check(executor, plan, *, fake, preflight, report):
-    mismatches = checksums.checksum_mismatches(executor.connection, executor.loader)
+def check(executor, plan, *, fake, preflight, report, recorded=None):
+    """``recorded``: the checksum rows when the caller read them (``None``: read here)."""
+    mismatches = checksums.checksum_mismatches(
+        executor.connection, executor.loader, recorded=recorded
+    )
     if mismatches:
         raise CommandError(
             "Refusing to migrate: applied migrations were changed since they ran; nothing "
@@ -51,7 +62,9 @@ def check(executor, plan, *, fake, preflight, report):
         raise CommandError("Refusing to migrate; nothing was applied: " + clashes[0])
     if not preflight:
         return
-    result = checks.run(executor, models_check=True, with_sql=False, plan=plan)
+    result = checks.run(
+        executor, models_check=True, with_sql=False, plan=plan, migrate_checked=True
+    )
     for note in result.notes:
         report(f"note: {note}")
     if not result.ok:

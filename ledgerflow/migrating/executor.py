@@ -35,7 +35,6 @@ from django.db.migrations.executor import MigrationExecutor
 from ledgerflow.db import catalog
 from ledgerflow.db.errors import is_lock_timeout
 from ledgerflow.migrating import checksums, effects, ledger, session
-from ledgerflow.migrating.effects.sql import read_sql
 from ledgerflow.sql import quote_ident
 
 # The Django release whose MigrationExecutor and migrate command this subclass was checked
@@ -51,6 +50,10 @@ class MigrationLockTimeout(CommandError):
 
 def concurrent_index_names(migration):
     """Names of the indexes ``migration`` builds with CREATE INDEX CONCURRENTLY."""
+    # Here, not at the top: its patterns take ~20 ms to compile, which a migrate with nothing
+    # to apply (or no RunSQL in a non-atomic migration) need not pay.
+    from ledgerflow.migrating.effects.sql import read_sql
+
     names = []
     for operation in migration.operations:
         if isinstance(operation, AddIndexConcurrently):
@@ -76,6 +79,7 @@ class SafeMigrationExecutor(MigrationExecutor):
         # rows are written in the transaction of the migration that creates the ledger.
         self._unrecorded = []
         self._ledger_ready = False
+        self._ledger_checked = False
 
     def migrate(self, targets, plan=None, state=None, fake=False, fake_initial=False):
         if plan is None:
@@ -134,7 +138,33 @@ class SafeMigrationExecutor(MigrationExecutor):
             resumed = self._resumable(migration)
             return super().apply_migration(state, resumed, fake_initial=fake_initial)
         with self._one_transaction(migration, "apply"):
-            return super().apply_migration(state, migration, fake_initial=fake_initial)
+            return self._apply_in_transaction(state, migration, fake_initial)
+
+    def _apply_in_transaction(self, state, migration, fake_initial):
+        """Django's ``apply_migration`` inside the transaction ``_one_transaction`` opened, with a
+        schema editor that opens none of its own: a savepoint and its release would cost two
+        round trips per migration and protect nothing the transaction does not."""
+        fake = False
+        if self.progress_callback:
+            self.progress_callback("apply_start", migration, fake)
+        if fake_initial:
+            applied, state = self.detect_soft_applied(state, migration)
+            fake = applied
+        if not fake:
+            with self.connection.schema_editor(atomic=False) as schema_editor:
+                # Migration.apply reads this to know that its operations are inside a
+                # transaction already (else it wraps each RunSQL and RunPython in one); the
+                # editor's exit must not close a transaction it did not open.
+                schema_editor.atomic_migration = True
+                try:
+                    state = migration.apply(state, schema_editor)
+                finally:
+                    schema_editor.atomic_migration = False
+        # After the editor's exit, which runs the deferred SQL (index creation) first.
+        self.record_migration(migration)
+        if self.progress_callback:
+            self.progress_callback("apply_success", migration, fake)
+        return state
 
     @contextlib.contextmanager
     def _one_transaction(self, migration, action, fake=False):
@@ -221,28 +251,45 @@ class SafeMigrationExecutor(MigrationExecutor):
             return cursor.fetchone()[0]
 
     def record_migration(self, migration):
+        """The history rows of ``migration``, its checksum rows and the run's count, in one
+        statement (``ledger.record_migration``) once the ledger tables exist."""
         migration = getattr(migration, "resumes", migration)
-        super().record_migration(migration)
         duration_ms, lock_wait_ms = self._timings()
         self._unrecorded.append((migration, duration_ms, lock_wait_ms))
         if not self._ledger_ready:
-            self._ledger_ready = ledger.exists(self.connection)
+            # Asked once, then again only after a migration of the ledger's own app: no other
+            # creates its tables.
+            if not self._ledger_checked or migration.app_label == ledger.APP_LABEL:
+                self._ledger_checked = True
+                self._ledger_ready = ledger.exists(self.connection)
             if not self._ledger_ready:
-                return  # recorded with the migration that creates the ledger tables
+                super().record_migration(migration)
+                return  # checksums recorded with the migration that creates the ledger tables
             # Applied by an earlier, interrupted run before the ledger existed: baselined now.
-            checksums.baseline(self.connection, self.loader, skip=self._unrecorded_keys())
-        for pending, pending_duration_ms, pending_lock_wait_ms in self._unrecorded:
-            for app_label, name, recorded in self._history_keys(pending):
-                checksums.record_applied(
-                    self.connection,
+            checksums.baseline(
+                self.connection,
+                self.loader,
+                skip=self._unrecorded_keys(),
+                recorded=ledger.read_checksums(self.connection),
+            )
+        ledger.record_migration(
+            self.connection,
+            [(app_label, name) for app_label, name, _ in self._history_keys(migration)],
+            [
+                (
                     app_label,
                     name,
-                    migration=recorded,
-                    duration_ms=pending_duration_ms,
-                    lock_wait_ms=pending_lock_wait_ms,
+                    checksums.migration_checksum(recorded),
+                    checksums.ALGORITHM,
+                    pending_duration_ms,
+                    pending_lock_wait_ms,
                 )
-        if self.session is not None:
-            self.session.count_applied(len(self._unrecorded))
+                for pending, pending_duration_ms, pending_lock_wait_ms in self._unrecorded
+                for app_label, name, recorded in self._history_keys(pending)
+            ],
+            run_id=self.session.run_id if self.session is not None else None,
+            applied_count=len(self._unrecorded),
+        )
         self._unrecorded = []
 
     def unapply_migration(self, state, migration, fake=False):

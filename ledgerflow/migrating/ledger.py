@@ -9,6 +9,10 @@ migration's checksum row and its run's count in the migration's own transaction.
 
 The tables are created by the project's own migrations, so on a fresh database they appear
 part-way through the first ``migrate``: ``exists`` says whether they are there yet.
+
+One write is SQL rather than the models': ``record_migration`` puts a migration's history rows,
+its checksum rows and its run's count into one statement, so that the bookkeeping of each
+migration ``migrate`` applies costs one round trip to the server.
 """
 
 import getpass
@@ -16,7 +20,8 @@ import socket
 from functools import lru_cache
 
 from django.db import transaction
-from django.db.models import F
+from django.db.migrations.recorder import MigrationRecorder
+from django.utils import timezone
 
 from ledgerflow.db.expressions import Now
 from ledgerflow.models import (
@@ -27,6 +32,7 @@ from ledgerflow.models import (
     SchemaTakeover,
 )
 
+APP_LABEL = AppliedMigrationChecksum._meta.app_label  # its migrations create these tables
 _CHECKSUM_FIELDS = (
     "app",
     "name",
@@ -92,6 +98,45 @@ def record_checksum(
     )
 
 
+def record_migration(connection, history, checksums, *, run_id=None, applied_count=0):
+    """In one statement, on ``connection`` and so inside the caller's transaction: the
+    ``django_migrations`` rows of ``history`` (``(app, name)`` pairs, as Django's recorder writes
+    them), the checksum rows of ``checksums`` (``(app, name, checksum, algorithm, duration_ms,
+    lock_wait_ms)``, replacing existing rows as ``record_checksum`` does) and, given ``run_id``,
+    ``applied_count`` more migrations in the run's row."""
+    quote = connection.ops.quote_name
+    parts, params = [], []
+    if history:
+        applied = timezone.now()  # what Django's recorder stores: the time of recording
+        parts.append(
+            f"INSERT INTO {quote(MigrationRecorder.Migration._meta.db_table)} (app, name, applied) "
+            f"VALUES {', '.join(['(%s, %s, %s)'] * len(history))}"
+        )
+        params += [value for app, name in history for value in (app, name, applied)]
+    if checksums:
+        replaced = ", ".join(f"{column} = EXCLUDED.{column}" for column in _CHECKSUM_FIELDS[2:])
+        parts.append(
+            f"INSERT INTO {quote(AppliedMigrationChecksum._meta.db_table)} "
+            f"({', '.join(_CHECKSUM_FIELDS)}) "
+            f"VALUES {', '.join(['(%s, %s, %s, %s, now(), %s, %s, %s, false)'] * len(checksums))} "
+            f"ON CONFLICT (app, name) DO UPDATE SET {replaced}"
+        )
+        for app, name, checksum, algorithm, duration_ms, lock_wait_ms in checksums:
+            params += [app, name, checksum, algorithm, run_by(), duration_ms, lock_wait_ms]
+    if run_id is not None and applied_count:
+        parts.append(
+            f"UPDATE {quote(MigrateRun._meta.db_table)} "
+            "SET applied_count = applied_count + %s WHERE id = %s"
+        )
+        params += [applied_count, run_id]
+    if not parts:
+        return
+    # Data-modifying statements in WITH all run, to completion, whether or not they are read.
+    statement = "WITH " + ", ".join(f"w{index} AS ({part})" for index, part in enumerate(parts))
+    with connection.cursor() as cursor:
+        cursor.execute(statement + " SELECT 1", params)
+
+
 def forget_checksum(connection, app_label, name):
     """Drop the checksum row of a migration that is no longer applied."""
     _checksums(connection).filter(app=app_label, name=name).delete()
@@ -101,6 +146,11 @@ def recorded_checksums(connection):
     """``{(app, name): row dict}`` of every recorded checksum; empty without the ledger tables."""
     if not exists(connection):
         return {}
+    return read_checksums(connection)
+
+
+def read_checksums(connection):
+    """``recorded_checksums``, for a caller that knows the ledger tables exist."""
     return {
         (row["app"], row["name"]): row for row in _checksums(connection).values(*_CHECKSUM_FIELDS)
     }
@@ -134,11 +184,6 @@ def _runs(connection):
 def start_run(connection, *, lock_wait_ms):
     """A ``running`` row for a ``migrate`` that holds the lock; its id."""
     return _runs(connection).create(run_by=run_by(), lock_wait_ms=lock_wait_ms).pk
-
-
-def count_applied(connection, run_id, count):
-    """Add ``count`` migrations to the run's ``applied_count``, in the caller's transaction."""
-    _runs(connection).filter(id=run_id).update(applied_count=F("applied_count") + count)
 
 
 def finish_run(connection, run_id, *, duration_ms, outcome, error="", applied_count=None):

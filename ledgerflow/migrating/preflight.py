@@ -120,19 +120,22 @@ def check_pending_tables_absent(executor, plan):
     ]
 
 
-def run(executor, *, models_check=True, with_sql=True, plan=None):
+def run(executor, *, models_check=True, with_sql=True, plan=None, migrate_checked=False):
     """Run every check against ``executor.connection``; returns a ``Report``. ``plan`` is what
-    will be applied (default: every app to its leaf)."""
+    will be applied (default: every app to its leaf). ``migrate_checked``: the caller
+    (``migrate``, under the migration lock) has just compared the checksums and looked for the
+    tables the plan creates, and refused on any finding: those two are not repeated."""
     connection = executor.connection
     report = Report()
     loader = executor.loader
     if models_check:
         report.problems += [("models", m) for m in check_models_match_migrations()]
     report.problems += [("history", m) for m in check_linear_history(loader)]
-    report.problems += [
-        ("checksums", checksums.describe_mismatch(m))
-        for m in checksums.checksum_mismatches(connection, loader)
-    ]
+    if not migrate_checked:
+        report.problems += [
+            ("checksums", checksums.describe_mismatch(m))
+            for m in checksums.checksum_mismatches(connection, loader)
+        ]
     for index, table in catalog.invalid_indexes(connection):
         report.notes.append(
             f"index {index} on {table} is INVALID (an interrupted concurrent build); migrate "
@@ -140,7 +143,8 @@ def run(executor, *, models_check=True, with_sql=True, plan=None):
         )
     if plan is None:
         plan = pending_plan(executor)
-    report.problems += [("existing", m) for m in check_pending_tables_absent(executor, plan)]
+    if not migrate_checked:
+        report.problems += [("existing", m) for m in check_pending_tables_absent(executor, plan)]
     report.plan = [
         {"app": m.app_label, "name": m.name, "backwards": backwards} for m, backwards in plan
     ]

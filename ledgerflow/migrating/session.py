@@ -37,17 +37,15 @@ class MigrationSession:
     applied: int = 0  # migrations committed so far
     _recording: bool = False
 
-    def start_run(self):
+    def start_run(self, ledger_exists=None):
         """Record this run in ``ledgerflow_migrate_runs`` (later, if the tables are not there yet:
-        a fresh database gets them from its first migrations)."""
+        a fresh database gets them from its first migrations). ``ledger_exists``: whether they
+        are, when the caller knows."""
         self._recording = True
-        if ledger.exists(self.connection):
+        if ledger_exists is None:
+            ledger_exists = ledger.exists(self.connection)
+        if ledger_exists:
             self.run_id = ledger.start_run(self.connection, lock_wait_ms=self.waited * 1000)
-
-    def count_applied(self, count):
-        """Count ``count`` migrations into the run's row, in the migration's own transaction."""
-        if self.run_id is not None:
-            ledger.count_applied(self.connection, self.run_id, count)
 
     def _finish(self, started, outcome, error=""):
         if not self._recording:
@@ -57,7 +55,7 @@ class MigrationSession:
         if self.run_id is None:
             if outcome == "failed" or not ledger.exists(self.connection):
                 return
-            self.start_run()  # the ledger tables were created by this run
+            self.start_run(ledger_exists=True)  # the ledger tables were created by this run
         ledger.finish_run(
             self.connection,
             self.run_id,

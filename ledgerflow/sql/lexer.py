@@ -10,6 +10,8 @@ comments and reads a backslash in a standard string as an escape, so this small 
 import re
 from dataclasses import dataclass
 
+from ledgerflow.sql.quoting import IDENT_CHAR, IDENT_START, TAG_CHAR
+
 SPACE = "space"
 COMMENT = "comment"
 STRING = "string"  # '...' and E'...'
@@ -19,12 +21,12 @@ WORD = "word"  # keyword or bare identifier
 OTHER = "other"  # numbers, operators, punctuation, parameters ($1)
 
 _TOKEN = re.compile(
-    r"""(?P<space>\s+)
+    rf"""(?P<space>\s+)
     |(?P<comment>--[^\n]*)
     |(?P<string>[Ee]'(?:[^'\\]|\\.|'')*'?|'(?:[^']|'')*'?)
     |(?P<name>"(?:[^"]|"")*"?)
-    |(?P<dollar>\$(?:[A-Za-z_\x80-\uffff][\w\x80-\uffff]*)?\$)
-    |(?P<word>[A-Za-z_\x80-\uffff][\w$\x80-\uffff]*)
+    |(?P<dollar>\$(?:{IDENT_START}{TAG_CHAR}*)?\$)
+    |(?P<word>{IDENT_START}{IDENT_CHAR}*)
     |(?P<other>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|.)""",
     re.VERBOSE | re.DOTALL,
 )
