@@ -61,17 +61,35 @@ REASONS = {
 # A v1 text that PostgreSQL reads as a number; anything else is an unreadable amount.
 NUMBER = r"'^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$'"
 ZERO = r"'^\s*[+-]?0*(\.0*)?\s*$'"
-POSITIVE_INTEGER = "'^[0-9]{1,78}$'"
+# The per-row checks of the big tables use ltrim(text, digits) = '' ("nothing but digits"), not
+# a regex: a bounded-repetition regex costs microseconds a row, a third of the lock window at 1M.
+DIGITS = "'0123456789'"
 
 
 def _bigint_of(text):
     """SQL: ``text`` as BIGINT when it is a plain integer of up to 18 digits (always in range;
-    Telegram ids are far shorter), else NULL. One cheap regex: it runs once per order."""
-    return f"CASE WHEN {text} ~ '^[0-9]{{1,18}}$' THEN {text}::bigint END"
+    Telegram ids are far shorter), else NULL."""
+    return (
+        f"CASE WHEN length({text}) BETWEEN 1 AND 18 AND ltrim({text}, {DIGITS}) = '' "
+        f"THEN {text}::bigint END"
+    )
 
 
 def _positive_integer(text):
-    return f"({text} ~ {POSITIVE_INTEGER} AND {text} !~ '^0+$')"
+    """SQL: ``text`` is 1 to 78 ASCII digits, not all zeros (NUMERIC(78,0) with amount > 0)."""
+    return (
+        f"(length({text}) BETWEEN 1 AND 78 AND ltrim({text}, {DIGITS}) = '' "
+        f"AND ltrim({text}, '0') <> '')"
+    )
+
+
+def _number(text):
+    """SQL: ``text`` as NUMERIC when PostgreSQL reads it as a number, else NULL; the regex runs
+    only for the rare amount that is not plain digits."""
+    return (
+        f"CASE WHEN {text} <> '' AND ltrim({text}, {DIGITS}) = '' THEN {text}::numeric "
+        f"WHEN {text} ~ {NUMBER} THEN btrim({text})::numeric END"
+    )
 
 
 class CutoverError(Exception):
@@ -83,12 +101,25 @@ class CutoverError(Exception):
 
 
 STAGING_TABLES = tuple(
-    f"pg_temp.cutover_{name}" for name in ("accounts", "identities", "people", "orders", "deposits")
+    f"pg_temp.cutover_{name}"
+    for name in ("accounts", "identities", "people", "orders", "v1_money", "other_chain")
 )
 
+# v1 is read once per table: each row's checks, its reason and what later steps need of it go
+# into a temporary table (not WAL-logged) or a materialized CTE, and the carry, the rejects, the
+# notes and v1's side of the money reconciliation are all read from there.
+# The statements take one parameter, %(reasons)s: the REASONS as JSON (so a literal % is %%).
 STAGE = [
+    (
+        "prepare: staging tables",
+        "CREATE TEMP TABLE cutover_v1_money (v1_table text, key text, n bigint, total numeric, "
+        "unreadable bigint) ON COMMIT DROP; "
+        "CREATE TEMP TABLE cutover_other_chain (order_id text) ON COMMIT DROP",
+    ),
     # v1 accounts with their Telegram id read as a number and the reason v2 cannot hold them.
-    f"""
+    (
+        "accounts: check v1 accounts",
+        f"""
     CREATE TEMP TABLE cutover_accounts ON COMMIT DROP AS
     SELECT p.*,
            CASE WHEN p.telegram_text IS NULL OR btrim(p.telegram_text) = ''
@@ -101,9 +132,12 @@ STAGE = [
                  a.telegram_id AS telegram_text, {_bigint_of("a.telegram_id")} AS telegram_id
           FROM public.accounts a) p
     """,
-    "ANALYZE cutover_accounts",
+    ),
+    ("accounts: analyze", "ANALYZE cutover_accounts (telegram_id, reason)"),
     # One person per Telegram id: a users row, a carried accounts row, or both merged.
-    """
+    (
+        "accounts: merge users and accounts",
+        """
     CREATE TEMP TABLE cutover_identities ON COMMIT DROP AS
     SELECT coalesce(u.telegram_id, a.telegram_id) AS telegram_id,
            u.id AS user_id, a.id AS account_uuid, a.account_id AS account_name,
@@ -115,9 +149,12 @@ STAGE = [
     FULL JOIN (SELECT * FROM cutover_accounts WHERE reason IS NULL) a
            ON a.telegram_id = u.telegram_id
     """,
+    ),
     # The v2 username: the account's account_id, else the user's username when no one else
     # has it, else a generated one. An email shared by two people stays with the earliest.
-    """
+    (
+        "accounts: usernames and emails",
+        """
     CREATE TEMP TABLE cutover_people ON COMMIT DROP AS
     SELECT i.*,
            CASE WHEN i.account_name IS NOT NULL THEN i.account_name
@@ -134,8 +171,11 @@ STAGE = [
                             OVER (PARTITION BY i.user_name) > 1) AS name_taken
           FROM cutover_identities i) i
     """,
-    "ANALYZE cutover_people",
-    f"""
+    ),
+    ("accounts: analyze people", "ANALYZE cutover_people (user_id, account_uuid)"),
+    (
+        "accounts: insert",
+        f"""
     INSERT INTO {SCHEMA}.accounts (username, telegram_id, email, evm_address, created_at,
                                    updated_at)
     SELECT username, telegram_id, email_kept, coalesce(account_evm, user_evm),
@@ -143,97 +183,140 @@ STAGE = [
     FROM cutover_people
     ORDER BY created_at NULLS LAST, telegram_id
     """,
-    f"ANALYZE {SCHEMA}.accounts",
-    # orders.account_id holds a Telegram id as text (CONTRACT.md); an account's account_id is
-    # accepted too. Both unique in v2, so the joins never multiply rows.
-    f"""
-    CREATE TEMP TABLE cutover_orders ON COMMIT DROP AS
-    SELECT o.id, o.account_id AS reference, by_tg.id AS tg_account, by_name.id AS name_account,
-           CASE WHEN coalesce(by_tg.id, by_name.id) IS NULL THEN
-                    CASE WHEN rejected_name.account_id IS NOT NULL
-                              OR rejected_tg.telegram_id IS NOT NULL
-                         THEN 'order_account_rejected' ELSE 'order_account_unresolved' END
-                WHEN NOT {_positive_integer("o.amount")}
-                    THEN 'order_amount_not_a_positive_integer'
-           END AS reason
-    FROM public.orders o
-    CROSS JOIN LATERAL (SELECT {_bigint_of("o.account_id")} AS telegram_id OFFSET 0) ref
-    LEFT JOIN {SCHEMA}.accounts by_tg ON by_tg.telegram_id = ref.telegram_id
-    LEFT JOIN {SCHEMA}.accounts by_name ON by_name.username = o.account_id
-    LEFT JOIN (SELECT DISTINCT account_id FROM cutover_accounts WHERE reason IS NOT NULL)
-              rejected_name ON rejected_name.account_id = o.account_id
-    LEFT JOIN (SELECT DISTINCT telegram_id FROM cutover_accounts WHERE reason IS NOT NULL)
-              rejected_tg ON rejected_tg.telegram_id = ref.telegram_id
+    ),
+    ("accounts: analyze v2", f"ANALYZE {SCHEMA}.accounts (telegram_id, username)"),
+    (
+        "accounts: rejects",
+        f"""
+    INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
+    SELECT 'accounts', a.id::text, c.reason, %(reasons)s::jsonb ->> c.reason, to_jsonb(a)
+    FROM public.accounts a JOIN cutover_accounts c ON c.id = a.id WHERE c.reason IS NOT NULL
     """,
-    "ANALYZE cutover_orders",
-    f"""
+    ),
+    # orders.account_id holds a Telegram id as text (CONTRACT.md); an account's account_id is
+    # accepted too. Both unique in v2, so the joins never multiply rows. Every v1 order, with
+    # its reason; a rejected one also whole, as JSON.
+    (
+        "orders: check v1 orders",
+        f"""
+    CREATE TEMP TABLE cutover_orders ON COMMIT DROP AS
+    SELECT o.order_id, o.account_id AS reference, o.broker_id, o.amount, o.token_address,
+           o.status, o.created_at, o.updated_at, o.transaction_hash,
+           by_tg.id AS tg_account, by_name.id AS name_account, r.reason,
+           CASE WHEN r.reason IS NOT NULL THEN to_jsonb(o) END AS row_data
+    FROM public.orders o
+    LEFT JOIN {SCHEMA}.accounts by_tg ON by_tg.telegram_id = {_bigint_of("o.account_id")}
+    LEFT JOIN {SCHEMA}.accounts by_name ON by_name.username = o.account_id
+    -- The rejected accounts are looked up (hashed, once) only for the orders left unresolved.
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN coalesce(by_tg.id, by_name.id) IS NULL THEN
+                        CASE WHEN o.account_id IN (SELECT account_id FROM cutover_accounts
+                                                   WHERE reason IS NOT NULL)
+                                  OR {_bigint_of("o.account_id")} IN (
+                                      SELECT telegram_id FROM cutover_accounts
+                                      WHERE reason IS NOT NULL AND telegram_id IS NOT NULL)
+                             THEN 'order_account_rejected' ELSE 'order_account_unresolved' END
+                    WHEN NOT {_positive_integer("o.amount")}
+                        THEN 'order_amount_not_a_positive_integer'
+               END AS reason) r
+    """,
+    ),
+    ("orders: analyze", "ANALYZE cutover_orders (order_id, reason)"),
+    (
+        "orders: insert",
+        f"""
     INSERT INTO {SCHEMA}.orders (order_id, account_id, broker_id, amount, token_address, status,
                                  created_at, updated_at, transaction_hash, notified)
-    SELECT o.order_id, coalesce(c.tg_account, c.name_account), o.broker_id,
-           o.amount::numeric(78,0), o.token_address, o.status::text::{SCHEMA}.order_status,
-           coalesce(o.created_at, now()), coalesce(o.updated_at, o.created_at, now()),
-           o.transaction_hash, o.status = 'completed'
-    FROM public.orders o
-    JOIN cutover_orders c ON c.id = o.id
-    WHERE c.reason IS NULL
+    SELECT order_id, coalesce(tg_account, name_account), broker_id, amount::numeric(78,0),
+           token_address, status::text::{SCHEMA}.order_status, coalesce(created_at, now()),
+           coalesce(updated_at, created_at, now()), transaction_hash, status = 'completed'
+    FROM cutover_orders
+    WHERE reason IS NULL
     """,
-    f"ANALYZE {SCHEMA}.orders",
-    f"""
-    CREATE TEMP TABLE cutover_deposits ON COMMIT DROP AS
-    SELECT d.id,
-           CASE WHEN v1.id IS NULL THEN 'deposit_order_unknown'
-                WHEN v2.id IS NULL THEN 'deposit_order_rejected'
-                WHEN NOT {_positive_integer("d.amount")}
-                    THEN 'deposit_amount_not_a_positive_integer'
-           END AS reason
-    FROM public.deposit_events d
-    LEFT JOIN public.orders v1 ON v1.order_id = d.order_id
-    LEFT JOIN {SCHEMA}.orders v2 ON v2.order_id = d.order_id
+    ),
+    (
+        "orders: rejects and v1 money",
+        f"""
+    WITH rejected AS (
+        INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
+        SELECT 'orders', order_id, reason, %(reasons)s::jsonb ->> reason, row_data
+        FROM cutover_orders WHERE reason IS NOT NULL)
+    INSERT INTO cutover_v1_money
+    SELECT 'orders', token_address, count(*), sum(amount), count(*) FILTER (WHERE amount IS NULL)
+    FROM (SELECT token_address, {_number("amount")} AS amount FROM cutover_orders) o
+    GROUP BY 2
     """,
-    "ANALYZE cutover_deposits",
-    # deposit_events ids are already BIGINT in v1: they are kept.
-    f"""
-    INSERT INTO {SCHEMA}.deposit_events (id, chain_id, contract_address, order_id, sender, amount,
-                                         transaction_hash, block_number, log_index, created_at,
-                                         processed)
-    SELECT d.id, d.chain_id, d.contract_address, d.order_id, d.sender, d.amount::numeric(78,0),
-           d.transaction_hash, d.block_number, d.log_index, coalesce(d.created_at, now()),
-           d.processed
-    FROM public.deposit_events d
-    JOIN cutover_deposits c ON c.id = d.id
-    WHERE c.reason IS NULL
+    ),
+    # Carried when its order was carried and its amount fits; one pass over v1's deposits, which
+    # feeds the carry, the rejects and v1's side of the money at once.
+    (
+        "deposits: check, insert, rejects, v1 money",
+        f"""
+    WITH checked AS MATERIALIZED (
+        SELECT d.*, r.reason,
+               CASE WHEN r.reason IS NOT NULL THEN to_jsonb(d) END AS row_data,
+               d.chain_id <> 1 AND o.order_id IS NOT NULL AND o.reason IS NULL
+                   AS carried_order_on_other_chain
+        FROM public.deposit_events d
+        LEFT JOIN cutover_orders o ON o.order_id = d.order_id
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN o.order_id IS NULL THEN 'deposit_order_unknown'
+                        WHEN o.reason IS NOT NULL THEN 'deposit_order_rejected'
+                        WHEN NOT {_positive_integer("d.amount")}
+                            THEN 'deposit_amount_not_a_positive_integer'
+                   END AS reason) r),
+    -- deposit_events ids are already BIGINT in v1: they are kept.
+    carried AS (
+        INSERT INTO {SCHEMA}.deposit_events (id, chain_id, contract_address, order_id, sender,
+                                             amount, transaction_hash, block_number, log_index,
+                                             created_at, processed)
+        SELECT id, chain_id, contract_address, order_id, sender, amount::numeric(78,0),
+               transaction_hash, block_number, log_index, coalesce(created_at, now()),
+               processed
+        FROM checked WHERE reason IS NULL),
+    rejected AS (
+        INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
+        SELECT 'deposit_events', id::text, reason, %(reasons)s::jsonb ->> reason, row_data
+        FROM checked WHERE reason IS NOT NULL),
+    other_chain AS (
+        INSERT INTO cutover_other_chain
+        SELECT DISTINCT order_id FROM checked WHERE carried_order_on_other_chain)
+    INSERT INTO cutover_v1_money
+    SELECT 'deposit_events', key, count(*), sum(amount), count(*) FILTER (WHERE amount IS NULL)
+    FROM (SELECT chain_id || ':' || contract_address AS key, {_number("amount")} AS amount
+          FROM checked) d
+    GROUP BY 2
     """,
+    ),
     # Past every v1 id, rejected ones too: a new id never repeats one in the rejects.
-    f"""
+    (
+        "deposits: sequence",
+        f"""
     SELECT setval('{SCHEMA}.deposit_events_id_seq',
                   greatest(coalesce((SELECT max(id) FROM public.deposit_events), 1), 1),
                   (SELECT count(*) > 0 FROM public.deposit_events))
     """,
-    f"""
+    ),
+    (
+        "chain_states: insert",
+        f"""
     INSERT INTO {SCHEMA}.chain_states (chain_id, contract_address, last_scanned_block, updated_at)
     SELECT chain_id, contract_address, last_scanned_block, coalesce(updated_at, now())
     FROM public.chain_states
     """,
+    ),
     # What the balancer would have credited: the sum of each account's completed orders.
-    f"""
+    (
+        "balances: seed",
+        f"""
     INSERT INTO {SCHEMA}.balances (account_id, balance, created_at, updated_at)
     SELECT account_id, sum(amount), now(), now()
     FROM {SCHEMA}.orders WHERE status = 'completed'
     GROUP BY account_id ORDER BY account_id
     """,
+    ),
 ]
 
-REJECT = f"""
-INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
-SELECT 'accounts', a.id::text, c.reason, %(reasons)s::jsonb ->> c.reason, to_jsonb(a)
-FROM public.accounts a JOIN cutover_accounts c ON c.id = a.id WHERE c.reason IS NOT NULL
-UNION ALL
-SELECT 'orders', o.order_id, c.reason, %(reasons)s::jsonb ->> c.reason, to_jsonb(o)
-FROM public.orders o JOIN cutover_orders c ON c.id = o.id WHERE c.reason IS NOT NULL
-UNION ALL
-SELECT 'deposit_events', d.id::text, c.reason, %(reasons)s::jsonb ->> c.reason, to_jsonb(d)
-FROM public.deposit_events d JOIN cutover_deposits c ON c.id = d.id WHERE c.reason IS NOT NULL
-"""
 
 NOTE = f"""
 INSERT INTO {SCHEMA}.cutover_notes (kind, subject, detail, data)
@@ -266,30 +349,27 @@ SELECT 'email_shared', 'telegram_id ' || telegram_id,
        jsonb_build_object('email', email)
 FROM cutover_people WHERE email IS NOT NULL AND email_kept IS NULL
 UNION ALL
-SELECT 'account_resolved_by_account_id', 'order ' || o.order_id,
+SELECT 'account_resolved_by_account_id', 'order ' || c.order_id,
        'orders.account_id is not a carried Telegram id; it matched an account''s account_id',
        jsonb_build_object('reference', c.reference, 'v2_account_id', c.name_account)
-FROM cutover_orders c JOIN public.orders o ON o.id = c.id
+FROM cutover_orders c
 WHERE c.reason IS NULL AND c.tg_account IS NULL
 UNION ALL
-SELECT 'ambiguous_account_reference', 'order ' || o.order_id,
+SELECT 'ambiguous_account_reference', 'order ' || c.order_id,
        'orders.account_id is both a Telegram id and another account''s account_id; '
        || 'the Telegram id won (CONTRACT.md: it holds a Telegram id)',
        jsonb_build_object('reference', c.reference, 'chosen', c.tg_account,
                           'other', c.name_account)
-FROM cutover_orders c JOIN public.orders o ON o.id = c.id
+FROM cutover_orders c
 WHERE c.reason IS NULL AND c.tg_account <> c.name_account
 UNION ALL
 SELECT 'chain_id_defaulted', NULL,
-       count(*) || ' carried orders got chain_id 1 (v1 has no chain_id; the v2 default); '
-       || count(*) FILTER (WHERE other_chain) || ' of them have v1 deposits on another chain',
-       jsonb_build_object('orders', count(*),
-                          'with_deposits_on_another_chain', count(*) FILTER (WHERE other_chain))
-FROM (SELECT other.order_id IS NOT NULL AS other_chain
-      FROM {SCHEMA}.orders o
-      LEFT JOIN (SELECT DISTINCT order_id FROM public.deposit_events WHERE chain_id <> 1) other
-             ON other.order_id = o.order_id) defaulted
-HAVING count(*) > 0
+       n || ' carried orders got chain_id 1 (v1 has no chain_id; the v2 default); '
+       || other_chain || ' of them have v1 deposits on another chain',
+       jsonb_build_object('orders', n, 'with_deposits_on_another_chain', other_chain)
+FROM (SELECT (SELECT count(*) FROM {SCHEMA}.orders) AS n,
+             (SELECT count(*) FROM cutover_other_chain) AS other_chain) defaulted
+WHERE n > 0
 UNION ALL
 SELECT 'completed_orders_marked_notified', NULL,
        count(*) || ' completed orders carried with notified = true, so the new bot does not '
@@ -307,19 +387,18 @@ SELECT 'timestamp_defaulted', source, count(*) || ' rows had no ' || source
        || '; v2 gives them the cutover time (the services read it as non-null)',
        jsonb_build_object('rows', count(*))
 FROM (SELECT 'accounts.created_at' AS source FROM cutover_people WHERE created_at IS NULL
-      UNION ALL SELECT 'orders.created_at' FROM public.orders o JOIN cutover_orders c USING (id)
-                WHERE c.reason IS NULL AND o.created_at IS NULL) missing
+      UNION ALL SELECT 'orders.created_at' FROM cutover_orders
+                WHERE reason IS NULL AND created_at IS NULL) missing
 GROUP BY source
 """
 
 
-def _money_sql(v1_table, key, rejected_key, carried_sql):
+def _money_sql(v1_table, rejected_key, carried_sql):
+    """v1's side was summed from every v1 row as it was read (cutover_v1_money); the carried
+    side is summed from the v2 table, the rejected side from the rejects."""
     return f"""
     WITH v1 AS (
-        SELECT {key} AS key, count(*) AS n,
-               sum(CASE WHEN amount ~ {NUMBER} THEN btrim(amount)::numeric END) AS total,
-               count(*) FILTER (WHERE amount !~ {NUMBER}) AS unreadable
-        FROM public.{v1_table} GROUP BY 1),
+        SELECT key, n, total, unreadable FROM cutover_v1_money WHERE v1_table = '{v1_table}'),
     carried AS ({carried_sql}),
     rejected AS (
         SELECT {rejected_key} AS key, count(*) AS n,
@@ -339,14 +418,12 @@ def _money_sql(v1_table, key, rejected_key, carried_sql):
 MONEY = {
     "orders": _money_sql(
         "orders",
-        "token_address",
         "row_data->>'token_address'",
         f"SELECT token_address AS key, count(*) AS n, sum(amount) AS total "
         f"FROM {SCHEMA}.orders GROUP BY 1",
     ),
     "deposit_events": _money_sql(
         "deposit_events",
-        "chain_id || ':' || contract_address",
         "(row_data->>'chain_id') || ':' || (row_data->>'contract_address')",
         f"SELECT chain_id || ':' || contract_address AS key, count(*) AS n, sum(amount) AS total "
         f"FROM {SCHEMA}.deposit_events GROUP BY 1",
@@ -354,7 +431,7 @@ MONEY = {
 }
 
 FINGERPRINT = " UNION ALL ".join(
-    f"SELECT '{table}', count(*), coalesce(sum(hashtext(t::text)::bigint), 0)::text "
+    f"SELECT '{table}', count(*), coalesce(sum(hash_record(t)::bigint), 0)::text "
     f"FROM {SCHEMA}.{table} t"
     for table in V2_TABLES
 )
@@ -365,9 +442,9 @@ FINGERPRINT = " UNION ALL ".join(
 # joins of the load use hash joins, not these indexes). After the rows are in, each index is
 # built once by sorting and each foreign key checked by one join. They are read back from the
 # catalogue, so they come back exactly as the migration made them (the parity test checks).
-BULK_TABLES = ("orders", "deposit_events", "balances")
+BULK_TABLES = ("accounts", "orders", "deposit_events", "balances")
 DEFERRED_CONSTRAINTS = f"""
-SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname),
+SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname), conname,
        format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname,
               pg_get_constraintdef(oid))
 FROM pg_constraint
@@ -376,7 +453,8 @@ WHERE connamespace = '{SCHEMA}'::regnamespace
 ORDER BY contype = 'f' DESC, conname
 """
 DEFERRED_INDEXES = f"""
-SELECT format('DROP INDEX %%s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+SELECT format('DROP INDEX %%s', i.indexrelid::regclass), i.indexrelid::regclass::text,
+       pg_get_indexdef(i.indexrelid)
 FROM pg_index i
 JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relnamespace = '{SCHEMA}'::regnamespace AND t.relname = ANY(%(tables)s)
@@ -388,13 +466,26 @@ ORDER BY 1
 def _defer_checks_and_indexes(cursor):
     """Drop what the load would maintain row by row; return the SQL that restores it (indexes,
     then keys, then the foreign keys that need them), to run after the load, in the same
-    transaction."""
+    transaction, as (name, statement) pairs."""
     bulk = [f"{SCHEMA}.{table}" for table in BULK_TABLES]
     constraints = _rows(cursor, DEFERRED_CONSTRAINTS, {"bulk": bulk})
     indexes = _rows(cursor, DEFERRED_INDEXES, {"tables": list(V2_TABLES)})
-    for drop, _ in constraints + indexes:
+    for drop, _, _ in constraints + indexes:
         cursor.execute(drop)
-    return [create for _, create in indexes] + [create for _, create in reversed(constraints)]
+    return [(name, create) for _, name, create in (*indexes, *reversed(constraints))]
+
+
+class _Steps:
+    """Seconds spent in each step of a cutover, in order."""
+
+    def __init__(self):
+        self.seconds = {}
+        self._last = time.monotonic()
+
+    def done(self, name):
+        now = time.monotonic()
+        self.seconds[name] = round(self.seconds.get(name, 0) + now - self._last, 3)
+        self._last = now
 
 
 def _rows(cursor, sql, params=None):
@@ -593,6 +684,7 @@ def run_cutover(
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         _lock(cursor, lock_timeout_ms, v1=not dry_run)
         locked_at = time.monotonic()
+        steps = _Steps()
         counts = v2_row_counts(cursor)
         if any(counts.values()):
             if not redo:
@@ -622,13 +714,18 @@ def run_cutover(
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         restore = _defer_checks_and_indexes(cursor)
-        for statement in STAGE:
+        steps.done("prepare")
+        reasons = {"reasons": json.dumps(REASONS)}
+        for step, statement in STAGE:
+            cursor.execute(statement, reasons)
+            steps.done(step)
+        for name, statement in restore:
             cursor.execute(statement)
-        for statement in restore:
-            cursor.execute(statement)
-        cursor.execute(REJECT, {"reasons": json.dumps(REASONS)})
+            steps.done(f"rebuild {name}")
         cursor.execute(NOTE)
+        steps.done("notes")
         report = _report(cursor)
+        steps.done("report")
         report.update(
             {
                 "dry_run": dry_run,
@@ -660,6 +757,8 @@ def run_cutover(
                 "VALUES ('cutover', %s, %s, %s)",
                 [started, json.dumps(report), json.dumps(fingerprint(cursor))],
             )
+        steps.done("record")
+    report["step_seconds"] = steps.seconds
     report["write_lock_seconds"] = None if dry_run else round(time.monotonic() - locked_at, 3)
     return report
 
