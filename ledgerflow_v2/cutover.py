@@ -195,15 +195,15 @@ STAGE = [
     ),
     # orders.account_id holds a Telegram id as text (CONTRACT.md); an account's account_id is
     # accepted too. Both unique in v2, so the joins never multiply rows. Every v1 order, with
-    # its reason; a rejected one also whole, as JSON.
+    # its reason. (A rejected row is read again whole, by its key, only when it is rejected:
+    # a whole-row reference here would build a row value for every v1 row.)
     (
         "orders: check v1 orders",
         f"""
     CREATE TEMP TABLE cutover_orders ON COMMIT DROP AS
     SELECT o.order_id, o.account_id AS reference, o.broker_id, o.amount, o.token_address,
            o.status, o.created_at, o.updated_at, o.transaction_hash,
-           by_tg.id AS tg_account, by_name.id AS name_account, r.reason,
-           CASE WHEN r.reason IS NOT NULL THEN to_jsonb(o) END AS row_data
+           by_tg.id AS tg_account, by_name.id AS name_account, r.reason
     FROM public.orders o
     LEFT JOIN {SCHEMA}.accounts by_tg ON by_tg.telegram_id = {_bigint_of("o.account_id")}
     LEFT JOIN {SCHEMA}.accounts by_name ON by_name.username = o.account_id
@@ -239,53 +239,70 @@ STAGE = [
         f"""
     WITH rejected AS (
         INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
-        SELECT 'orders', order_id, reason, %(reasons)s::jsonb ->> reason, row_data
-        FROM cutover_orders WHERE reason IS NOT NULL)
+        SELECT 'orders', c.order_id, c.reason, %(reasons)s::jsonb ->> c.reason,
+               (SELECT to_jsonb(o) FROM public.orders o WHERE o.order_id = c.order_id)
+        FROM cutover_orders c WHERE c.reason IS NOT NULL)
     INSERT INTO cutover_v1_money
     SELECT 'orders', token_address, count(*), sum(amount), count(*) FILTER (WHERE amount IS NULL)
     FROM (SELECT token_address, {_number("amount")} AS amount FROM cutover_orders) o
     GROUP BY 2
     """,
     ),
-    # Carried when its order was carried and its amount fits; one pass over v1's deposits, which
-    # feeds the carry, the rejects and v1's side of the money at once.
+    # A deposit is carried when its order was carried and its amount fits. The carry and the
+    # rejects are two joins with the staged orders; v1's side of the money is summed from a
+    # plain scan of v1 (one statement feeding all three through a materialized CTE costs more:
+    # every row is copied into it).
     (
-        "deposits: check, insert, rejects, v1 money",
+        "deposits: insert",
         f"""
-    WITH checked AS MATERIALIZED (
-        SELECT d.*, r.reason,
-               CASE WHEN r.reason IS NOT NULL THEN to_jsonb(d) END AS row_data,
-               d.chain_id <> 1 AND o.order_id IS NOT NULL AND o.reason IS NULL
-                   AS carried_order_on_other_chain
-        FROM public.deposit_events d
-        LEFT JOIN cutover_orders o ON o.order_id = d.order_id
-        CROSS JOIN LATERAL (
-            SELECT CASE WHEN o.order_id IS NULL THEN 'deposit_order_unknown'
-                        WHEN o.reason IS NOT NULL THEN 'deposit_order_rejected'
-                        WHEN NOT {_positive_integer("d.amount")}
-                            THEN 'deposit_amount_not_a_positive_integer'
-                   END AS reason) r),
-    -- deposit_events ids are already BIGINT in v1: they are kept.
-    carried AS (
-        INSERT INTO {SCHEMA}.deposit_events (id, chain_id, contract_address, order_id, sender,
-                                             amount, transaction_hash, block_number, log_index,
-                                             created_at, processed)
-        SELECT id, chain_id, contract_address, order_id, sender, amount::numeric(78,0),
-               transaction_hash, block_number, log_index, coalesce(created_at, now()),
-               processed
-        FROM checked WHERE reason IS NULL),
-    rejected AS (
-        INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
-        SELECT 'deposit_events', id::text, reason, %(reasons)s::jsonb ->> reason, row_data
-        FROM checked WHERE reason IS NOT NULL),
-    other_chain AS (
-        INSERT INTO cutover_other_chain
-        SELECT DISTINCT order_id FROM checked WHERE carried_order_on_other_chain)
+    INSERT INTO {SCHEMA}.deposit_events (id, chain_id, contract_address, order_id, sender, amount,
+                                         transaction_hash, block_number, log_index, created_at,
+                                         processed)
+    SELECT d.id, d.chain_id, d.contract_address, d.order_id, d.sender, d.amount::numeric(78,0),
+           d.transaction_hash, d.block_number, d.log_index, coalesce(d.created_at, now()),
+           d.processed
+    FROM public.deposit_events d
+    JOIN cutover_orders o ON o.order_id = d.order_id
+    WHERE o.reason IS NULL AND {_positive_integer("d.amount")}
+    """,
+    ),
+    (
+        "deposits: rejects",
+        f"""
+    INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
+    SELECT 'deposit_events', r.id::text, r.reason, %(reasons)s::jsonb ->> r.reason,
+           (SELECT to_jsonb(d) FROM public.deposit_events d WHERE d.id = r.id)
+    FROM (SELECT d.id,
+                 CASE WHEN o.order_id IS NULL THEN 'deposit_order_unknown'
+                      WHEN o.reason IS NOT NULL THEN 'deposit_order_rejected'
+                      WHEN NOT {_positive_integer("d.amount")}
+                          THEN 'deposit_amount_not_a_positive_integer'
+                 END AS reason
+          FROM public.deposit_events d
+          LEFT JOIN cutover_orders o ON o.order_id = d.order_id) r
+    WHERE r.reason IS NOT NULL
+    """,
+    ),
+    (
+        "deposits: v1 money",
+        f"""
     INSERT INTO cutover_v1_money
-    SELECT 'deposit_events', key, count(*), sum(amount), count(*) FILTER (WHERE amount IS NULL)
-    FROM (SELECT chain_id || ':' || contract_address AS key, {_number("amount")} AS amount
-          FROM checked) d
-    GROUP BY 2
+    SELECT 'deposit_events', chain_id || ':' || contract_address, count(*), sum(amount),
+           count(*) FILTER (WHERE amount IS NULL)
+    FROM (SELECT chain_id, contract_address, {_number("amount")} AS amount
+          FROM public.deposit_events) d
+    GROUP BY chain_id, contract_address
+    """,
+    ),
+    # For the chain_id_defaulted note: carried orders with a v1 deposit on another chain.
+    (
+        "deposits: other chains",
+        """
+    INSERT INTO cutover_other_chain
+    SELECT DISTINCT d.order_id
+    FROM public.deposit_events d
+    JOIN cutover_orders o ON o.order_id = d.order_id
+    WHERE d.chain_id <> 1 AND o.reason IS NULL
     """,
     ),
     # Past every v1 id, rejected ones too: a new id never repeats one in the rejects.
