@@ -102,6 +102,8 @@ def main(orders):
         f"  write-lock window (v1 locked SHARE, lock to commit): {report['write_lock_seconds']} s"
     )
     print(f"  peak memory of the command: {peak_kib / 1024:.0f} MiB")
+    slowest = sorted(report["step_seconds"].items(), key=lambda item: -item[1])[:8]
+    print("  slowest steps: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in slowest))
     print(f"baseline, plain copy of orders + deposit_events: {copy_seconds:.1f} s")
     print(
         f"ratio, write-lock window / plain copy: {report['write_lock_seconds'] / copy_seconds:.1f}"

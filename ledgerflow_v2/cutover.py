@@ -164,7 +164,8 @@ STAGE = [
                     THEN i.user_name
                 ELSE 'telegram:' || i.telegram_id END AS username,
            CASE WHEN i.email IS NOT NULL AND row_number() OVER (
-                    PARTITION BY i.email COLLATE "C" ORDER BY i.created_at NULLS LAST, i.telegram_id) > 1
+                    PARTITION BY i.email COLLATE "C"
+                    ORDER BY i.created_at NULLS LAST, i.telegram_id) > 1
                 THEN NULL ELSE i.email END AS email_kept
     FROM (SELECT i.*,
                  i.account_name IS NULL AND (
@@ -268,35 +269,41 @@ STAGE = [
     WHERE o.reason IS NULL AND {_positive_integer("d.amount")}
     """,
     ),
-    # The rejects without a full join: a deposit with an unreadable amount or of a rejected
-    # order (both rare) is found by a scan of v1; one of an order v1 does not have is looked for
-    # only when the counts say there is one (DEPOSITS_OF_UNKNOWN_ORDERS).
+    # One scan of v1's deposits sums v1's side of the money and collects the deposits that
+    # cannot be carried without joining them all to the orders: an unreadable amount or a
+    # rejected order (both rare; the ids of those are collected, then read whole by key). A
+    # deposit of an order v1 does not have is looked for only when the counts say there is one
+    # (DEPOSITS_OF_UNKNOWN_ORDERS).
     (
-        "deposits: rejects",
+        "deposits: rejects and v1 money",
         f"""
+    WITH scanned AS (
+        SELECT chain_id, contract_address, count(*) AS n, sum(amount) AS total,
+               count(*) FILTER (WHERE amount IS NULL) AS unreadable,
+               array_agg(id) FILTER (WHERE not_carried) AS not_carried
+        FROM (SELECT id, chain_id, contract_address, {_number("amount")} AS amount,
+                     NOT {_positive_integer("amount")}
+                     OR order_id IN (SELECT order_id FROM cutover_orders
+                                     WHERE reason IS NOT NULL) AS not_carried
+              FROM public.deposit_events) d
+        GROUP BY chain_id, contract_address),
+    v1_money AS (
+        INSERT INTO cutover_v1_money
+        SELECT 'deposit_events', chain_id || ':' || contract_address, n, total, unreadable
+        FROM scanned)
     INSERT INTO {SCHEMA}.cutover_rejects (source_table, source_key, reason, detail, row_data)
-    SELECT 'deposit_events', r.id::text, r.reason, %(reasons)s::jsonb ->> r.reason,
-           (SELECT to_jsonb(d) FROM public.deposit_events d WHERE d.id = r.id)
-    FROM (SELECT d.id,
-                 CASE WHEN o.order_id IS NULL THEN 'deposit_order_unknown'
-                      WHEN o.reason IS NOT NULL THEN 'deposit_order_rejected'
-                      ELSE 'deposit_amount_not_a_positive_integer'
-                 END AS reason
-          FROM public.deposit_events d
-          LEFT JOIN cutover_orders o ON o.order_id = d.order_id
-          WHERE NOT {_positive_integer("d.amount")}
-             OR d.order_id IN (SELECT order_id FROM cutover_orders WHERE reason IS NOT NULL)) r
-    """,
-    ),
-    (
-        "deposits: v1 money",
-        f"""
-    INSERT INTO cutover_v1_money
-    SELECT 'deposit_events', chain_id || ':' || contract_address, count(*), sum(amount),
-           count(*) FILTER (WHERE amount IS NULL)
-    FROM (SELECT chain_id, contract_address, {_number("amount")} AS amount
-          FROM public.deposit_events) d
-    GROUP BY chain_id, contract_address
+    SELECT 'deposit_events', d.id::text, r.reason, %(reasons)s::jsonb ->> r.reason, to_jsonb(d)
+    FROM (SELECT unnest(not_carried) AS id FROM scanned) c
+    JOIN public.deposit_events d ON d.id = c.id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN NOT EXISTS (SELECT FROM public.orders o WHERE o.order_id = d.order_id)
+                        THEN 'deposit_order_unknown'
+                    WHEN d.order_id IN (SELECT order_id FROM cutover_orders
+                                        WHERE reason IS NOT NULL)
+                        THEN 'deposit_order_rejected'
+                    ELSE 'deposit_amount_not_a_positive_integer'
+               END AS reason) r
+    ORDER BY d.id
     """,
     ),
     # For the chain_id_defaulted note: carried orders with a v1 deposit on another chain.
@@ -785,7 +792,9 @@ def run_cutover(
         v1_deposits = _scalar(
             cursor, "SELECT sum(n) FROM cutover_v1_money WHERE v1_table = 'deposit_events'"
         )
-        if (v1_deposits or 0) > written["deposits: insert"] + written["deposits: rejects"]:
+        if (v1_deposits or 0) > written["deposits: insert"] + written[
+            "deposits: rejects and v1 money"
+        ]:
             cursor.execute(DEPOSITS_OF_UNKNOWN_ORDERS, reasons)
             steps.done("deposits: rejects of unknown orders")
         for name, statement in restore:

@@ -2,7 +2,10 @@
 regex (digits only, ltrim), and deposits of unknown orders are looked for only when the counts
 say there are some. Each edge is carried or rejected exactly as the contract says."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from ledgerflow_v2.cutover import run_cutover
@@ -92,3 +95,13 @@ def test_a_dry_run_reports_the_same_as_the_cutover(edges):
 
     for key in ("v1_rows", "carried", "rejected", "notes", "money", "reconciled"):
         assert dry[key] == real[key], key
+
+
+def test_verbosity_2_prints_the_time_of_each_step(edges):
+    out = io.StringIO()
+    call_command("cutover_v2", "--dry-run", "--no-backup", "--verbosity", "2", stdout=out)
+
+    printed = out.getvalue()
+    assert "time per step (seconds, in order):" in printed
+    for step in ("orders: insert", "deposits: insert", "rebuild orders_order_id_key", "notes"):
+        assert step in printed
