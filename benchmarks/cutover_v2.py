@@ -8,8 +8,9 @@ carrying of the rows costs on this server.
 The v1 data: 0.3 orders' worth of people in users, as many in accounts (half of them the same
 Telegram ids, 1 % with none), orders spread over those people and three tokens, 1 in 500 with
 an amount of ``1.5`` and 1 in 1,000 pointing at an unknown account, and two deposit events per
-order. The cutover runs as an operator runs it, in a child process (``--accept-rejects
---no-backup``: the backup is pg_dump's time, measured in benchmarks/backup_restore.py).
+order. The dry run and then the cutover run as an operator runs them, in child processes
+(``--accept-rejects --no-backup``: the backup is pg_dump's time, measured in
+benchmarks/backup_restore.py).
 """
 
 import json
@@ -86,6 +87,7 @@ def main(orders):
         with connect(dbname) as conn:
             fill_v1(conn, orders)
             copy_seconds = baseline(conn)
+        dry_seconds, _ = timed(ours("cutover_v2", "--dry-run", "--no-backup", "--json"), env)
         seconds, result = timed(
             [sys.executable, "-c", PEAK_RSS, "cutover_v2", "--accept-rejects", "--no-backup",
              "--json"],
@@ -104,6 +106,7 @@ def main(orders):
     print(f"  peak memory of the command: {peak_kib / 1024:.0f} MiB")
     slowest = sorted(report["step_seconds"].items(), key=lambda item: -item[1])[:8]
     print("  slowest steps: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in slowest))
+    print(f"cutover_v2 --dry-run (child process, locks nothing): {dry_seconds:.1f} s")
     print(f"baseline, plain copy of orders + deposit_events: {copy_seconds:.1f} s")
     print(
         f"ratio, write-lock window / plain copy: {report['write_lock_seconds'] / copy_seconds:.1f}"

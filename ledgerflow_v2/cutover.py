@@ -408,7 +408,8 @@ SELECT 'chain_id_defaulted', NULL,
        || other_chain || ' of them have v1 deposits on another chain',
        jsonb_build_object('orders', n, 'with_deposits_on_another_chain', other_chain)
 FROM (SELECT (SELECT count(*) FROM {SCHEMA}.orders) AS n,
-             (SELECT count(*) FROM cutover_other_chain) AS other_chain) defaulted
+             (SELECT count(*) FROM cutover_other_chain) AS other_chain
+      OFFSET 0) defaulted  -- (counted once, not once per use)
 WHERE n > 0
 UNION ALL
 SELECT 'completed_orders_marked_notified', NULL,
