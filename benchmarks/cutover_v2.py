@@ -1,7 +1,8 @@
 """``cutover_v2`` on a large v1 database: wall time, the write-lock window the old services see,
-and the command's peak memory, beside a baseline from the same run: plain copies of the same
-orders and deposit events (``CREATE TABLE AS SELECT``, no checks, no indexes), the least any
-carrying of the rows costs on this server.
+the time of its dry run and the command's peak memory, beside a baseline from the same run
+(taken before and after the cutover, the mean used): plain copies of the same orders and deposit
+events (``CREATE TABLE AS SELECT``, no checks, no indexes), the least any carrying of the rows
+costs on this server.
 
     python -m benchmarks.cutover_v2 [orders]      # default 1,000,000 (2 deposits per order)
 
