@@ -271,6 +271,8 @@ STAGE = [
            d.processed
     FROM public.deposit_events d
     WHERE {_positive_integer("d.amount")}
+      -- NOT IN, hashed once: the planner cannot estimate the filter above, and as an anti-join
+      -- it may pick a nested loop over all deposits times all rejected orders.
       AND d.order_id NOT IN (SELECT order_id FROM cutover_orders WHERE reason IS NOT NULL)
     """,
     ),
@@ -284,11 +286,12 @@ STAGE = [
         SELECT chain_id, contract_address, count(*) AS n, sum(amount) AS total,
                count(*) FILTER (WHERE amount IS NULL) AS unreadable,
                array_agg(id) FILTER (WHERE not_carried) AS not_carried
-        FROM (SELECT id, chain_id, contract_address, {_number("amount")} AS amount,
-                     NOT {_positive_integer("amount")}
-                     OR order_id IN (SELECT order_id FROM cutover_orders
-                                     WHERE reason IS NOT NULL) AS not_carried
-              FROM public.deposit_events) d
+        FROM (SELECT d.id, d.chain_id, d.contract_address, {_number("d.amount")} AS amount,
+                     NOT {_positive_integer("d.amount")} OR rejected.order_id IS NOT NULL
+                         AS not_carried
+              FROM public.deposit_events d
+              LEFT JOIN (SELECT order_id FROM cutover_orders WHERE reason IS NOT NULL) rejected
+                     ON rejected.order_id = d.order_id) d
         GROUP BY chain_id, contract_address),
     v1_money AS (
         INSERT INTO cutover_v1_money
@@ -558,7 +561,8 @@ def _staging_in_memory(connection, cursor):
     """Let the staging tables stay in memory (temp_buffers, default 8 MB: at 1M orders every
     scan of them would go through the kernel). PostgreSQL accepts a new size only before the
     session first touches a temporary table; a session that already has (a test's) keeps its
-    size, which is only slower."""
+    size, which is only slower. The buffers are allocated as used and stay with the session
+    until it ends (the command's ends right after)."""
     from django.db import DatabaseError, transaction
 
     try:
