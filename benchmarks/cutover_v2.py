@@ -1,15 +1,17 @@
 """``cutover_v2`` on a large v1 database: wall time, the write-lock window the old services see,
-and the command's peak memory, beside a baseline from the same run: plain copies of the same
-orders and deposit events (``CREATE TABLE AS SELECT``, no checks, no indexes), the least any
-carrying of the rows costs on this server.
+the time of its dry run and the command's peak memory, beside a baseline from the same run
+(taken before and after the cutover, the mean used): plain copies of the same orders and deposit
+events (``CREATE TABLE AS SELECT``, no checks, no indexes), the least any carrying of the rows
+costs on this server.
 
     python -m benchmarks.cutover_v2 [orders]      # default 1,000,000 (2 deposits per order)
 
 The v1 data: 0.3 orders' worth of people in users, as many in accounts (half of them the same
 Telegram ids, 1 % with none), orders spread over those people and three tokens, 1 in 500 with
 an amount of ``1.5`` and 1 in 1,000 pointing at an unknown account, and two deposit events per
-order. The cutover runs as an operator runs it, in a child process (``--accept-rejects
---no-backup``: the backup is pg_dump's time, measured in benchmarks/backup_restore.py).
+order. The dry run and then the cutover run as an operator runs them, in child processes
+(``--accept-rejects --no-backup``: the backup is pg_dump's time, measured in
+benchmarks/backup_restore.py).
 """
 
 import json
@@ -86,6 +88,7 @@ def main(orders):
         with connect(dbname) as conn:
             fill_v1(conn, orders)
             copy_seconds = baseline(conn)
+        dry_seconds, _ = timed(ours("cutover_v2", "--dry-run", "--no-backup", "--json"), env)
         seconds, result = timed(
             [sys.executable, "-c", PEAK_RSS, "cutover_v2", "--accept-rejects", "--no-backup",
              "--json"],
@@ -93,6 +96,9 @@ def main(orders):
         )  # fmt: skip
         report = json.loads(result.stdout)
         peak_kib = int(result.stderr.rsplit("peak_rss_kib", 1)[1].split()[0])
+        # The machine is shared: the baseline is taken before and after, and their mean used.
+        with connect(dbname) as conn:
+            copy_after = baseline(conn)
     print(f"machine: {machine()}")
     print(f"v1: {report['v1_rows']}")
     print(f"carried: {report['carried']}")
@@ -102,10 +108,15 @@ def main(orders):
         f"  write-lock window (v1 locked SHARE, lock to commit): {report['write_lock_seconds']} s"
     )
     print(f"  peak memory of the command: {peak_kib / 1024:.0f} MiB")
-    print(f"baseline, plain copy of orders + deposit_events: {copy_seconds:.1f} s")
+    slowest = sorted(report["step_seconds"].items(), key=lambda item: -item[1])[:8]
+    print("  slowest steps: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in slowest))
+    print(f"cutover_v2 --dry-run (child process, locks nothing): {dry_seconds:.1f} s")
+    copy_mean = (copy_seconds + copy_after) / 2
     print(
-        f"ratio, write-lock window / plain copy: {report['write_lock_seconds'] / copy_seconds:.1f}"
+        f"baseline, plain copy of orders + deposit_events: {copy_mean:.1f} s "
+        f"(before the cutover {copy_seconds:.1f} s, after {copy_after:.1f} s)"
     )
+    print(f"ratio, write-lock window / plain copy: {report['write_lock_seconds'] / copy_mean:.1f}")
 
 
 if __name__ == "__main__":

@@ -159,6 +159,10 @@ class Command(BaseCommand):
                     + (f" (+{unreadable} unreadable amounts, rejected)" if unreadable else "")
                     + f" [{mark}]"
                 )
+        if options["verbosity"] >= 2 and report.get("step_seconds"):
+            write("time per step (seconds, in order):")
+            for step, seconds in report["step_seconds"].items():
+                write(f"  {seconds:8.3f}  {step}")
         if refused:
             write(f"REFUSED: {refused}")
         elif report["dry_run"]:
