@@ -96,7 +96,8 @@ def test_v1_drift_is_not_reported_as_v2_drift():
             'ALTER TABLE "ledgerflow_v2"."orders" ALTER COLUMN "chain_id" SET DEFAULT 1;',
         ),
         (
-            "INSERT INTO ledgerflow_v2.accounts (id, username, telegram_id) VALUES (7, 'a', 1)",
+            # Far past any id other tests drew from the sequence (nextval is not rolled back).
+            "INSERT INTO ledgerflow_v2.accounts (id, username, telegram_id) VALUES (900000007, 'a', 1)",
             'SELECT setval(\'"ledgerflow_v2"."accounts_id_seq"\', '
             '(SELECT max("id") FROM "ledgerflow_v2"."accounts"));',
         ),
