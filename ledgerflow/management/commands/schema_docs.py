@@ -12,7 +12,8 @@ from ledgerflow.schema.scratch import ScratchDatabaseError
 class Command(BaseCommand):
     help = (
         "Migrate scratch databases on the configured server and regenerate docs/schema.md, "
-        "schema/ledgerflow.sql and ledgerflow/schema/expected_states.json from them. With "
+        "schema/ledgerflow.sql and ledgerflow/schema/expected_states.json from them (and "
+        "tests/migrating/migration_checksums.json from the code). With "
         "--check, write nothing and exit 1 when a committed file is stale. Needs a role allowed "
         "to CREATE DATABASE, and pg_dump."
     )
