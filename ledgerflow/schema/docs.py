@@ -18,12 +18,13 @@ from ledgerflow.db import clienttools
 from ledgerflow.db.errors import ClientToolError
 from ledgerflow.db.introspection import TRIGGER_STATES
 from ledgerflow.migrating import checksums
-from ledgerflow.schema import descriptions, expected
+from ledgerflow.schema import descriptions, expected, head_snapshot
 from ledgerflow.schema.states import SQLX_VERSION
 
 DOCS_PATH = Path("docs") / "schema.md"
 # Every migration's checksum as computed on Python 3.11; the tests compare each Python's with it.
 CHECKSUMS_PATH = Path("tests") / "migrating" / "migration_checksums.json"
+HEAD_SNAPSHOT_PATH = Path("ledgerflow") / "migrating" / "head_schema.sql"
 SQL_PATH = Path("schema") / "ledgerflow.sql"
 GENERATED_BY = "python manage.py schema_docs"
 _CONSTRAINT_KINDS = {
@@ -117,6 +118,7 @@ def generate_all(using="default"):
             SQL_PATH: dumps["sql"],
             Path(contract_document.PATH): contract_document.render_contract(SQLX_VERSION),
             CHECKSUMS_PATH: json.dumps(checksums.every_checksum(), indent=1) + "\n",
+            HEAD_SNAPSHOT_PATH: head_snapshot.generate(using),
         }
     )
 
