@@ -148,6 +148,12 @@ def load(executor, plan, snapshot=None):
         "head schema loaded: %d migrations in %.1f ms",
         len(plan),
         duration_ms,
-        extra={"migrations": len(plan), "duration_ms": round(duration_ms, 1), "outcome": "loaded"},
+        # As each replayed migration's event: text logs leave it to the command's own line.
+        extra={
+            "migrations": len(plan),
+            "duration_ms": round(duration_ms, 1),
+            "outcome": "loaded",
+            "_printed": True,
+        },
     )
     return state
