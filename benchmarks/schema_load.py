@@ -47,7 +47,7 @@ def copy_with_longer_history(root, server_db):
     (migrations / "max_migration.txt").write_text(previous + "\n")
     regenerate = (
         "from ledgerflow.schema import head_snapshot; "
-        "head_snapshot.path().write_text(head_snapshot.generate())"
+        "head_snapshot.path().write_text(head_snapshot.generate_head_snapshot())"
     )
     subprocess.run(
         [sys.executable, str(copy / "manage.py"), "shell", "-v0", "-c", regenerate],

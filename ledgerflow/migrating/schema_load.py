@@ -57,7 +57,7 @@ def parse(text):
 
 
 @cache
-def stored():
+def stored_snapshot():
     """The committed snapshot, or ``None`` when there is none (read once per process)."""
     try:
         return parse(SNAPSHOT_PATH.read_text())
@@ -89,7 +89,7 @@ def _data_code(operation):
 def reason_to_replay(executor, plan, snapshot=None):
     """Why ``plan`` must be replayed migration by migration on ``executor``'s database, or
     ``None`` when loading the snapshot gives the same database."""
-    snapshot = snapshot or stored()
+    snapshot = snapshot or stored_snapshot()
     if snapshot is None:
         return "there is no head schema snapshot"
     if any(backwards for _, backwards in plan):
@@ -116,7 +116,7 @@ def load(executor, plan, snapshot=None):
     """Load the snapshot and record ``plan`` as applied, in one transaction on ``executor``'s
     connection; returns the project state at the end of ``plan``, as ``migrate`` would. The
     caller has checked ``reason_to_replay``."""
-    snapshot = snapshot or stored()
+    snapshot = snapshot or stored_snapshot()
     connection = executor.connection
     started = time.monotonic()
     with transaction.atomic(using=connection.alias):

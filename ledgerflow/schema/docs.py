@@ -118,7 +118,7 @@ def generate_all(using="default"):
             SQL_PATH: dumps["sql"],
             Path(contract_document.PATH): contract_document.render_contract(SQLX_VERSION),
             CHECKSUMS_PATH: json.dumps(checksums.every_checksum(), indent=1) + "\n",
-            HEAD_SNAPSHOT_PATH: head_snapshot.generate(using),
+            HEAD_SNAPSHOT_PATH: head_snapshot.generate_head_snapshot(using),
         }
     )
 

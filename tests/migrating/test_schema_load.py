@@ -51,7 +51,7 @@ def test_definitions_can_be_loaded(operation):
 
 
 def test_the_committed_snapshot_lists_every_migration_of_the_head_plan():
-    snapshot = schema_load.stored()
+    snapshot = schema_load.stored_snapshot()
     executor = MigrationExecutor(None)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes(), clean_start=True)
 
@@ -75,7 +75,7 @@ def test_a_database_that_is_not_empty_is_not_loaded(head_plan):
 
 def test_a_migration_changed_since_the_snapshot_is_replayed(head_plan):
     executor, plan = head_plan
-    snapshot = schema_load.stored()
+    snapshot = schema_load.stored_snapshot()
     app, name, _ = snapshot.migrations[-1]
     changed = dataclasses.replace(
         snapshot, migrations=(*snapshot.migrations[:-1], (app, name, "0" * 64))
