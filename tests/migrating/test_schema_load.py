@@ -7,6 +7,7 @@ from django.db import connection, migrations
 from django.db.migrations.executor import MigrationExecutor
 
 from ledgerflow.migrating import schema_load
+from ledgerflow.migrating.ledger import recorded_checksums
 
 
 def _noop(apps, schema_editor):
@@ -92,3 +93,12 @@ def test_a_plan_other_than_the_snapshots_is_replayed(head_plan):
     assert schema_load.reason_to_replay(executor, plan[:-1]) == (
         "the plan is not the snapshot's migrations"
     )
+
+
+def test_the_test_database_was_loaded_not_replayed(db):
+    # pytest-django's test database is built by migrate, so by the load: no per-migration times.
+    # Failing together with tests/schema/test_docs.py: run `python manage.py schema_docs`.
+    recorded = recorded_checksums(connection)
+
+    assert len(recorded) == len(schema_load.stored_snapshot().migrations)
+    assert {row["duration_ms"] for row in recorded.values()} == {None}
