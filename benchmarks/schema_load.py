@@ -66,7 +66,7 @@ def cold_migrate(repo, *args):
             child_env(db),
         )
     loaded = "Loaded the head schema" in result.stdout
-    return elapsed, loaded
+    return elapsed, timed.cpu, loaded
 
 
 def main(runs=7):
@@ -78,15 +78,18 @@ def main(runs=7):
             f"load, +{EXTRA_MIGRATIONS} migrations": (longer, ()),
         }
         times = {name: [] for name in variants}
+        cpu = {name: [] for name in variants}
         for _ in range(runs):
             for name, (repo, args) in variants.items():
-                elapsed, loaded = cold_migrate(repo, *args)
+                elapsed, cpu_seconds, loaded = cold_migrate(repo, *args)
                 assert loaded == ("replay" not in name), f"{name}: wrong path taken"
                 times[name].append(elapsed)
+                cpu[name].append(cpu_seconds)
     medians = {name: median(values) for name, values in times.items()}
     print(f"cold migrate on an empty database, whole process, median of {runs} interleaved runs")
+    print(f"  {'':<24} {'wall':>8} {'client CPU':>11}")
     for name, value in medians.items():
-        print(f"  {name:<24} {value:.3f} s")
+        print(f"  {name:<24} {value:7.3f}s {median(cpu[name]):10.3f}s")
     print(f"  load / replay:            {medians['load'] / medians['replay']:.2f}x")
     extra = medians[f"load, +{EXTRA_MIGRATIONS} migrations"] / medians["load"]
     print(f"  +{EXTRA_MIGRATIONS} migrations / today:   {extra:.2f}x")

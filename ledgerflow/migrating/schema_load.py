@@ -26,10 +26,11 @@ from pathlib import Path
 from django.db import migrations, transaction
 from django.db.migrations.state import ProjectState
 
+from ledgerflow.db.expressions import Now
 from ledgerflow.db.introspection.fingerprint import is_empty
 from ledgerflow.migrating import checksums, ledger
-from ledgerflow.migrating.effects.sql import statements
-from ledgerflow.sql import mask
+from ledgerflow.models import AppliedMigrationChecksum
+from ledgerflow.sql import mask, split_statements
 
 SNAPSHOT_PATH = Path(__file__).with_name("head_schema.sql")
 _MIGRATION_LINE = re.compile(r"^-- migration: (\S+) (\S+) ([0-9a-f]{64})$", re.MULTILINE)
@@ -76,7 +77,9 @@ def _data_code(operation):
             return None
         return f"runs Python ({getattr(operation.code, '__qualname__', operation.code)!r})"
     if isinstance(operation, migrations.RunSQL):
-        for statement in statements(operation.sql):
+        items = operation.sql if isinstance(operation.sql, list | tuple) else [operation.sql]
+        texts = [str(item[0] if isinstance(item, list | tuple) else item) for item in items]
+        for statement in (part for text in texts for part in split_statements(text)):
             masked = mask(statement)
             if not _DEFINES.match(masked) or _CLUSTER_WIDE.match(masked):
                 return f"runs SQL that is not a definition ({statement.strip()[:60]!r})"
@@ -131,14 +134,22 @@ def load(executor, plan, snapshot=None):
         recorder.migration_qs.bulk_create(
             [recorder.Migration(app=app_label, name=name) for app_label, name, _ in history]
         )
-        for app_label, name, migration in history:
-            ledger.record_checksum(
-                connection,
-                app_label,
-                name,
-                checksums.migration_checksum(migration),
-                checksums.ALGORITHM,
-            )
+        # Checked equal to the code's by reason_to_replay; a squash's replaced ones are not listed.
+        known = {(app_label, name): checksum for app_label, name, checksum in snapshot.migrations}
+        AppliedMigrationChecksum.objects.using(connection.alias).bulk_create(
+            [
+                AppliedMigrationChecksum(
+                    app=app_label,
+                    name=name,
+                    checksum=known.get((app_label, name))
+                    or checksums.migration_checksum(migration),
+                    algorithm=checksums.ALGORITHM,
+                    applied_at=Now(),
+                    applied_by=ledger.run_by(),
+                )
+                for app_label, name, migration in history
+            ]
+        )
         executor.check_replacements()  # a squash is recorded once all it replaces are
     state = ProjectState(real_apps=executor.loader.unmigrated_apps)
     for migration, _ in plan:
