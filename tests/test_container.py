@@ -241,7 +241,7 @@ def test_the_wheel_the_image_installs_carries_every_template_and_style(tmp_path)
         path
         for path in tracked
         if path.startswith("ledgerflow/")
-        and path.endswith((".html", ".css", ".json"))
+        and path.endswith((".html", ".css", ".json", ".sql"))
         and "/migrations/" not in path
     ]
     assert len(needed) > 5

@@ -41,6 +41,37 @@ def _strip_docstrings(tree):
     return tree
 
 
+# Fields Python added to existing nodes after 3.11; left out while empty, as 3.11 has no such field.
+_FIELDS_AFTER_311 = frozenset({"type_params"})
+
+
+def dump_tree(node):
+    """``ast.dump(node)`` exactly as Python 3.11 writes it, on every Python version.
+
+    The checksums recorded in databases were computed with 3.11's ``ast.dump``; 3.12 added fields
+    (``type_params``) and 3.13 stopped writing empty lists and ``None``, so ``ast.dump`` itself
+    would make every migration that runs Python read as edited after an interpreter upgrade.
+    Constants are written with ``repr``: a string holding a character Unicode assigned after
+    14.0 (3.11's tables) still reads differently on a newer Python."""
+    if isinstance(node, ast.AST):
+        cls = type(node)
+        args = []
+        for name in node._fields:
+            try:
+                value = getattr(node, name)
+            except AttributeError:
+                continue
+            if value is None and getattr(cls, name, ...) is None:
+                continue  # an optional field left unset: 3.11 writes nothing for it
+            if name in _FIELDS_AFTER_311 and not value:
+                continue
+            args.append(f"{name}={dump_tree(value)}")
+        return f"{cls.__name__}({', '.join(args)})"
+    if isinstance(node, list):
+        return f"[{', '.join(dump_tree(item) for item in node)}]"
+    return repr(node)
+
+
 def _qualified_name(obj):
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
@@ -50,7 +81,7 @@ def _callable_form(func):
     form = {"callable": _qualified_name(func)}
     try:
         source = textwrap.dedent(inspect.getsource(func))
-        form["ast"] = ast.dump(_strip_docstrings(ast.parse(source)), include_attributes=False)
+        form["ast"] = dump_tree(_strip_docstrings(ast.parse(source)))
     except (OSError, TypeError, SyntaxError):
         pass  # builtins and inline lambdas: their name is all we can pin
     return form
@@ -106,6 +137,17 @@ def migration_checksum(migration):
     form = {"atomic": migration.atomic, "operations": _canonical(migration.operations)}
     payload = json.dumps(form, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def every_checksum(loader=None):
+    """``{"app.name": checksum}`` of every migration on disk, sorted: the table the tests keep
+    (``tests/migrating/migration_checksums.json``) to catch a checksum that depends on the
+    Python version."""
+    loader = loader or code_loader()
+    return {
+        f"{app}.{name}": migration_checksum(migration)
+        for (app, name), migration in sorted(loader.disk_migrations.items())
+    }
 
 
 def record_applied(

@@ -5,14 +5,20 @@ target, checked for conflicts and made its plan, so every check sees exactly wha
 any wait for another run's lock. Each refusal is a ``CommandError`` with nothing changed.
 """
 
+import time
+
 from django.core.management.base import CommandError
 
-from ledgerflow.migrating import checksums, ledger
+from ledgerflow.migrating import checksums, ledger, schema_load
 
 
-def prepare(session, executor, plan, *, fake, preflight=True, backup=None):
+def prepare(session, executor, plan, *, fake, preflight=True, backup=None, load=False, verbosity=1):
     """Refuse going backwards, verify checksums, run the pre-flight checks, take the backup
-    (``backup()``, only when something will be applied), then start the run's record."""
+    (``backup()``, only when something will be applied), then start the run's record.
+
+    With ``load``, an empty database whose plan the head schema snapshot stands for gets the
+    snapshot in one transaction instead (``schema_load``); the project state it reaches is
+    returned, and the executor applies nothing more. Otherwise returns ``None``."""
     if not fake:  # --fake only edits the history: no table or row is touched
         refuse_backwards(plan)
     forward = [(migration, False) for migration, backwards in plan if not backwards]
@@ -26,9 +32,26 @@ def prepare(session, executor, plan, *, fake, preflight=True, backup=None):
     check(
         executor, forward, fake=fake, preflight=preflight, report=session.report, recorded=recorded
     )
+    reason = "not asked" if not load or fake or not plan else None
+    reason = reason or schema_load.reason_to_replay(executor, plan)
+    if reason is None:
+        if backup is not None and verbosity:
+            session.report("The database is empty: there is nothing to back up.")
+        started = time.monotonic()
+        state = schema_load.load(executor, plan)
+        session.applied += len(plan)
+        session.start_run(ledger_exists=True)  # the snapshot holds the ledger tables
+        if verbosity:
+            session.report(
+                f"  Loaded the head schema ({len(plan)} migrations) in one transaction in "
+                f"{time.monotonic() - started:.2f}s (an empty database; `migrate --replay` "
+                "applies them one by one)."
+            )
+        return state
     if backup is not None and forward and not fake:
         backup()
     session.start_run(ledger_exists=ledger_exists)
+    return None
 
 
 def refuse_backwards(plan):

@@ -86,7 +86,9 @@ class SafeMigrationExecutor(MigrationExecutor):
             plan = self.migration_plan(targets)
         if self.session is not None and self.session.before_apply is not None:
             check, self.session.before_apply = self.session.before_apply, None
-            check(self, plan, fake=fake)
+            loaded = check(self, plan, fake=fake)
+            if loaded is not None:  # the head schema was loaded whole (migrating.schema_load)
+                return loaded
         return super().migrate(targets, plan, state, fake, fake_initial)
 
     def apply_migration(self, state, migration, fake=False, fake_initial=False):

@@ -6,6 +6,7 @@ change shows up in review as readable docs and SQL; the tests regenerate them an
 committed copies are stale.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,14 @@ from ledgerflow.contract import document as contract_document
 from ledgerflow.db import clienttools
 from ledgerflow.db.errors import ClientToolError
 from ledgerflow.db.introspection import TRIGGER_STATES
-from ledgerflow.schema import descriptions, expected
+from ledgerflow.migrating import checksums
+from ledgerflow.schema import descriptions, expected, head_snapshot
 from ledgerflow.schema.states import SQLX_VERSION
 
 DOCS_PATH = Path("docs") / "schema.md"
+# Every migration's checksum as computed on Python 3.11; the tests compare each Python's with it.
+CHECKSUMS_PATH = Path("tests") / "migrating" / "migration_checksums.json"
+HEAD_SNAPSHOT_PATH = Path("ledgerflow") / "migrating" / "head_schema.sql"
 SQL_PATH = Path("schema") / "ledgerflow.sql"
 GENERATED_BY = "python manage.py schema_docs"
 _CONSTRAINT_KINDS = {
@@ -100,7 +105,8 @@ class GeneratedFiles:
 
 
 def generate_all(using="default"):
-    """Regenerate the expected states, the docs and the SQL snapshot (scratch databases)."""
+    """Regenerate the expected states, the docs and the SQL snapshot (scratch databases), and the
+    table of every migration's checksum (from the code alone)."""
     dumps = {}
     states = expected.generate(using=using, on_head=lambda conn: dumps.update(sql=dump(conn)))
     head = states.snapshot_for(states.state_with_role("head"))
@@ -111,6 +117,8 @@ def generate_all(using="default"):
             DOCS_PATH: render_markdown(head, states.state_with_role("head")),
             SQL_PATH: dumps["sql"],
             Path(contract_document.PATH): contract_document.render_contract(SQLX_VERSION),
+            CHECKSUMS_PATH: json.dumps(checksums.every_checksum(), indent=1) + "\n",
+            HEAD_SNAPSHOT_PATH: head_snapshot.generate_head_snapshot(using),
         }
     )
 

@@ -299,3 +299,40 @@ def test_server_stopped_at_a_history_row_leaves_nothing_unrecorded(private_serve
     with psycopg.connect(url, autocommit=True) as conn:
         names = conn.execute("SELECT name FROM django_migrations WHERE app = 'sessions'")
         assert [row[0] for row in names] == ["0001_initial"]
+
+
+def _waits_on_a_lock(dbname):
+    return bool(
+        query(
+            dbname,
+            "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            [dbname],
+        )
+    )
+
+
+def test_migrate_killed_while_loading_the_head_schema_leaves_an_empty_database():
+    # A session creates, without committing, a table named as an index the load builds near its
+    # end: the load waits there, having created every table and written every row, and is killed.
+    late_index = "ledgerflow_release_tags_name_dfb1be85_like"
+    with scratch_database() as db:
+        blocker = connect(db)
+        try:
+            blocker.execute(f"CREATE TABLE public.{late_index} (id int)")
+            child = start_manage(db, "migrate", env={"MIGRATION_LOCK_TIMEOUT": "60"})
+            assert wait_until(lambda: _waits_on_a_lock(db), timeout=60)
+            child.send_signal(signal.SIGKILL)
+            child.communicate(timeout=30)
+        finally:
+            blocker.rollback()
+            blocker.close()
+
+        assert not _relation_exists(db, "django_migrations")
+        assert not _relation_exists(db, "orders")
+        assert not query(db, "SELECT 1 FROM pg_namespace WHERE nspname = 'ledgerflow_v2'")
+
+        rerun = run_manage(db, "migrate")
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert "Loaded the head schema" in rerun.stdout
+        assert applied(db, "orders") == ["0001_create_order_status_and_orders"]
+        assert _history_duplicates(db) == []

@@ -154,3 +154,22 @@ def test_stored_head_is_what_migrate_builds(db):
         migrated = schema_snapshot(cursor)
 
     assert diff_snapshots(expected.stored().snapshot_for(head_state()), migrated) == []
+
+
+def test_the_head_snapshot_leaves_out_the_public_schemas_privileges():
+    # PostgreSQL 14's public schema has other default privileges than 15's: pg_dump writes them.
+    from ledgerflow.schema.head_snapshot import _without_public_schema_acl
+
+    lines = [
+        "CREATE TABLE public.t ();",
+        "",
+        "--",
+        "-- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -",
+        "--",
+        "",
+        "REVOKE USAGE ON SCHEMA public FROM PUBLIC;",
+        "GRANT ALL ON SCHEMA public TO PUBLIC;",
+        "",
+    ]
+
+    assert _without_public_schema_acl(lines) == ["CREATE TABLE public.t ();"]

@@ -60,6 +60,12 @@ class Command(django_migrate.Command):
             help="Take a verified backup of the whole database before applying anything "
             "(skipped when nothing is pending). Recommended for production deploys.",
         )
+        parser.add_argument(
+            "--replay",
+            action="store_true",
+            help="Apply every migration one by one even on an empty database, instead of "
+            "loading the head schema snapshot in one transaction.",
+        )
 
     def handle(self, *args, **options):
         if not executor.installed():
@@ -97,6 +103,8 @@ class Command(django_migrate.Command):
                 backup=functools.partial(self._backup, options["database"])
                 if options["backup"]
                 else None,
+                load=not options["replay"],
+                verbosity=options["verbosity"],
             )
             super().handle(*args, **options)
 

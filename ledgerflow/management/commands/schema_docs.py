@@ -6,13 +6,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from ledgerflow.schema.docs import SchemaDocsError, generate_all
+from ledgerflow.schema.head_snapshot import HeadSnapshotError
 from ledgerflow.schema.scratch import ScratchDatabaseError
 
 
 class Command(BaseCommand):
     help = (
         "Migrate scratch databases on the configured server and regenerate docs/schema.md, "
-        "schema/ledgerflow.sql and ledgerflow/schema/expected_states.json from them. With "
+        "schema/ledgerflow.sql and ledgerflow/schema/expected_states.json from them (and "
+        "tests/migrating/migration_checksums.json from the code, and "
+        "ledgerflow/migrating/head_schema.sql, the snapshot migrate loads into an empty "
+        "database). With "
         "--check, write nothing and exit 1 when a committed file is stale. Needs a role allowed "
         "to CREATE DATABASE, and pg_dump."
     )
@@ -26,7 +30,7 @@ class Command(BaseCommand):
         root = settings.BASE_DIR
         try:
             generated = generate_all()
-        except (SchemaDocsError, ScratchDatabaseError) as exc:
+        except (SchemaDocsError, HeadSnapshotError, ScratchDatabaseError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
         stale = generated.stale(root)
         if options["check"]:
