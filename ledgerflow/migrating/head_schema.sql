@@ -946,7 +946,39 @@ INSERT INTO public.auth_permission VALUES
 	(61, 'Can add deposit event', 16, 'add_depositevent'),
 	(62, 'Can change deposit event', 16, 'change_depositevent'),
 	(63, 'Can delete deposit event', 16, 'delete_depositevent'),
-	(64, 'Can view deposit event', 16, 'view_depositevent');
+	(64, 'Can view deposit event', 16, 'view_depositevent'),
+	(65, 'Can add Schema v2 — account', 17, 'add_account'),
+	(66, 'Can change Schema v2 — account', 17, 'change_account'),
+	(67, 'Can delete Schema v2 — account', 17, 'delete_account'),
+	(68, 'Can view Schema v2 — account', 17, 'view_account'),
+	(69, 'Can add Schema v2 — order', 18, 'add_order'),
+	(70, 'Can change Schema v2 — order', 18, 'change_order'),
+	(71, 'Can delete Schema v2 — order', 18, 'delete_order'),
+	(72, 'Can view Schema v2 — order', 18, 'view_order'),
+	(73, 'Can add Schema v2 — balance', 19, 'add_balance'),
+	(74, 'Can change Schema v2 — balance', 19, 'change_balance'),
+	(75, 'Can delete Schema v2 — balance', 19, 'delete_balance'),
+	(76, 'Can view Schema v2 — balance', 19, 'view_balance'),
+	(77, 'Can add Schema v2 — chain state', 20, 'add_chainstate'),
+	(78, 'Can change Schema v2 — chain state', 20, 'change_chainstate'),
+	(79, 'Can delete Schema v2 — chain state', 20, 'delete_chainstate'),
+	(80, 'Can view Schema v2 — chain state', 20, 'view_chainstate'),
+	(81, 'Can add Schema v2 — deposit event', 21, 'add_depositevent'),
+	(82, 'Can change Schema v2 — deposit event', 21, 'change_depositevent'),
+	(83, 'Can delete Schema v2 — deposit event', 21, 'delete_depositevent'),
+	(84, 'Can view Schema v2 — deposit event', 21, 'view_depositevent'),
+	(85, 'Can add Schema v2 — cutover run', 22, 'add_cutoverrun'),
+	(86, 'Can change Schema v2 — cutover run', 22, 'change_cutoverrun'),
+	(87, 'Can delete Schema v2 — cutover run', 22, 'delete_cutoverrun'),
+	(88, 'Can view Schema v2 — cutover run', 22, 'view_cutoverrun'),
+	(89, 'Can add Schema v2 — cutover reject', 23, 'add_cutoverreject'),
+	(90, 'Can change Schema v2 — cutover reject', 23, 'change_cutoverreject'),
+	(91, 'Can delete Schema v2 — cutover reject', 23, 'delete_cutoverreject'),
+	(92, 'Can view Schema v2 — cutover reject', 23, 'view_cutoverreject'),
+	(93, 'Can add Schema v2 — cutover note', 24, 'add_cutovernote'),
+	(94, 'Can change Schema v2 — cutover note', 24, 'change_cutovernote'),
+	(95, 'Can delete Schema v2 — cutover note', 24, 'delete_cutovernote'),
+	(96, 'Can view Schema v2 — cutover note', 24, 'view_cutovernote');
 
 --
 -- Data for Name: auth_user; Type: TABLE DATA; Schema: public; Owner: -
@@ -992,7 +1024,15 @@ INSERT INTO public.django_content_type VALUES
 	(13, 'users', 'user'),
 	(14, 'orders', 'order'),
 	(15, 'indexer', 'chainstate'),
-	(16, 'indexer', 'depositevent');
+	(16, 'indexer', 'depositevent'),
+	(17, 'schema_v2', 'account'),
+	(18, 'schema_v2', 'order'),
+	(19, 'schema_v2', 'balance'),
+	(20, 'schema_v2', 'chainstate'),
+	(21, 'schema_v2', 'depositevent'),
+	(22, 'schema_v2', 'cutoverrun'),
+	(23, 'schema_v2', 'cutoverreject'),
+	(24, 'schema_v2', 'cutovernote');
 
 --
 -- Data for Name: django_session; Type: TABLE DATA; Schema: public; Owner: -
@@ -1076,7 +1116,7 @@ SELECT pg_catalog.setval('public.auth_group_permissions_id_seq', 1, false);
 -- Name: auth_permission_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
 --
 
-SELECT pg_catalog.setval('public.auth_permission_id_seq', 64, true);
+SELECT pg_catalog.setval('public.auth_permission_id_seq', 96, true);
 
 --
 -- Name: auth_user_groups_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
@@ -1112,7 +1152,7 @@ SELECT pg_catalog.setval('public.django_admin_log_id_seq', 1, false);
 -- Name: django_content_type_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
 --
 
-SELECT pg_catalog.setval('public.django_content_type_id_seq', 16, true);
+SELECT pg_catalog.setval('public.django_content_type_id_seq', 24, true);
 
 --
 -- Name: django_migrations_id_seq; Type: SEQUENCE SET; Schema: public; Owner: -
