@@ -23,6 +23,8 @@ import json
 import time
 from datetime import UTC, datetime
 
+from ledgerflow.db.errors import sqlstate
+
 SCHEMA = "ledgerflow_v2"
 V1_TABLES = ("accounts", "users", "orders", "chain_states", "deposit_events")
 # In foreign-key order, children first.
@@ -113,6 +115,39 @@ STAGING_TABLES = tuple(
 # into a temporary table (not WAL-logged) or a materialized CTE, and the carry, the rejects, the
 # notes and v1's side of the money reconciliation are all read from there.
 # The statements take one parameter, %(reasons)s: the REASONS as JSON (so a literal % is %%).
+BALANCES_STEP = "balances: seed"
+# Accounts whose completed orders add up past what balances.balance (NUMERIC(78,0)) holds.
+OVERFLOWING_BALANCES = f"""
+SELECT a.telegram_id, count(*), sum(o.amount)
+FROM {SCHEMA}.orders o JOIN {SCHEMA}.accounts a ON a.id = o.account_id
+WHERE o.status = 'completed'
+GROUP BY a.telegram_id HAVING sum(o.amount) >= 1e78
+ORDER BY a.telegram_id LIMIT 20
+"""
+
+
+def _seed_balances(connection, cursor, statement):
+    """Seed balances, or refuse naming the people whose balance v2 cannot hold (instead of
+    PostgreSQL's bare "numeric field overflow")."""
+    from django.db import DataError, transaction
+
+    try:
+        with transaction.atomic(using=connection.alias):  # a savepoint, to ask which ones
+            cursor.execute(statement)
+    except DataError as exc:
+        if sqlstate(exc) != "22003":  # numeric_value_out_of_range
+            raise
+        people = [
+            f"Telegram id {telegram_id} ({orders} completed orders, {total})"
+            for telegram_id, orders, total in _rows(cursor, OVERFLOWING_BALANCES)
+        ]
+        raise CutoverError(
+            "The completed orders of these people add up past what a v2 balance holds "
+            f"(NUMERIC(78,0), 78 digits): {'; '.join(people)}. Repair the amounts or statuses "
+            "of their orders in v1 and re-run; nothing was changed."
+        ) from None
+
+
 STAGE = [
     (
         "prepare: staging tables",
@@ -342,7 +377,7 @@ STAGE = [
     ),
     # What the balancer would have credited: the sum of each account's completed orders.
     (
-        "balances: seed",
+        BALANCES_STEP,
         f"""
     INSERT INTO {SCHEMA}.balances (account_id, balance, created_at, updated_at)
     SELECT account_id, sum(amount), now(), now()
@@ -815,7 +850,10 @@ def run_cutover(
         steps.done("prepare")
         reasons = {"reasons": json.dumps(REASONS)}
         for step, statement in STAGE:
-            cursor.execute(statement, reasons)
+            if step == BALANCES_STEP:
+                _seed_balances(connection, cursor, statement)
+            else:
+                cursor.execute(statement, reasons)
             steps.done(step)
         for name, statement in restore:
             # A dry run is rolled back: it rebuilds only what can refuse the data (keys,
