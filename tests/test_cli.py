@@ -66,16 +66,27 @@ def test_a_connection_lost_mid_run_is_not_reported_as_a_connect_failure():
     assert "password" not in paragraph
 
 
-def test_a_django_migrations_table_that_cannot_be_created_is_one_paragraph():
+def _migrate_as_a_role_that_cannot_create(*args):
     role = f"lf_cannot_create_{uuid.uuid4().hex[:8]}"  # roles are cluster-wide: one per run
     with scratch_database() as db, connect("postgres", autocommit=True) as admin:
         # PostgreSQL 15: only the database owner may create in schema public.
         admin.execute(f"CREATE ROLE {role} LOGIN")
         try:
             url = database_url(db).replace("://postgres@", f"://{role}@")
-            result = manage("migrate", "--no-input", database_url_value=url, check=False)
+            result = manage("migrate", "--no-input", *args, database_url_value=url, check=False)
         finally:
             admin.execute(f"DROP ROLE {role}")
+        with connect(db) as conn:
+            tables = conn.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+            ).fetchone()[0]
+    assert tables == 0  # nothing was created
+    return db, result
+
+
+def test_a_django_migrations_table_that_cannot_be_created_is_one_paragraph():
+    db, result = _migrate_as_a_role_that_cannot_create("--replay")
 
     paragraph = one_paragraph(result)
     assert paragraph.startswith(
@@ -83,6 +94,17 @@ def test_a_django_migrations_table_that_cannot_be_created_is_one_paragraph():
     )
     assert "could not create it (permission denied for schema public)" in paragraph
     assert "If a restore or another tool was replacing this database's schema" in paragraph
+
+
+def test_a_head_schema_load_without_the_privilege_to_create_is_one_paragraph():
+    db, result = _migrate_as_a_role_that_cannot_create()
+
+    # A missing privilege is configuration (exit 2), as for every command.
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (paragraph,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert paragraph.startswith(f'error: permission denied for database {db} on database "{db}"')
+    assert "Run it as a role that holds what it needs: the tables' owner for migrate" in paragraph
 
 
 def test_django_migrations_dropped_under_a_running_migrate_is_one_paragraph(tmp_path):
