@@ -61,8 +61,8 @@ def nav_sidebar(context):
 def _rendered_sidebar(apps, path, language):
     available_apps = [
         {
-            **dict(zip(_APP_KEYS, app)),
-            "models": [dict(zip(_MODEL_KEYS, model)) for model in models],
+            **dict(zip(_APP_KEYS, app, strict=True)),
+            "models": [dict(zip(_MODEL_KEYS, model, strict=True)) for model in models],
         }
         for app, models in apps
     ]
