@@ -196,6 +196,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "ledgerflow.static_storage.CachedUrlStaticFilesStorage"},
+}
 
 # Security ------------------------------------------------------------------------------------
 # Secure by default; development.env relaxes what plain-HTTP local work needs.

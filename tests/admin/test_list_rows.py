@@ -2,17 +2,21 @@
 
 import datetime
 import re
+import zoneinfo
 
 import pytest
 from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import items_for_result
+from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from indexer.models import DepositEvent
-from ledgerflow.console.list_rows import rendered_rows
+from ledgerflow.console.large_tables import LargeTableChangeList
+from ledgerflow.console.list_rows import LIST_DATETIME_FORMAT, rendered_rows
 from orders.models import Order
-from tests.factories import DepositEventFactory, OrderFactory
+from tests.factories import DepositEventFactory, OrderFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +122,55 @@ def test_a_true_boolean_shows_djangos_icon(staff_client):
     assert re.search(
         r'<td class="field-processed"><img src="[^"]*icon-yes.svg" alt="True">', content
     )
+
+
+@pytest.mark.parametrize("year", [2026, 999])
+def test_times_show_in_the_current_time_zone_as_the_list_format_says(superuser, year):
+    order = OrderFactory()
+    created = datetime.datetime(year, 11, 1, 23, 5, 7, 123, tzinfo=datetime.UTC)
+    Order.objects.filter(pk=order.pk).update(created_at=created)
+    zone = zoneinfo.ZoneInfo("Asia/Kolkata")  # UTC+05:30: the day changes
+
+    with timezone.override(zone):
+        row = rendered_rows(changelist(Order, superuser))
+
+    shown = created.astimezone(zone).strftime(LIST_DATETIME_FORMAT)
+    assert f'<td class="field-created_at">{shown}</td>' in row
+
+
+def test_a_link_keeps_a_preserved_filter_holding_the_url_placeholders_text(staff_client):
+    placeholder = LargeTableChangeList._placeholder
+    order = OrderFactory(order_id=placeholder, status="failed")
+
+    content = staff_client.get(
+        reverse("admin:orders_order_changelist"), {"q": placeholder}
+    ).content.decode()
+
+    change = reverse("admin:orders_order_change", args=[order.pk])
+    assert f'<a href="{change}?_changelist_filters=q%3D{placeholder}">' in content
+
+
+def test_the_sidebar_follows_the_staff_members_permissions(client, superuser):
+    staff = StaffUserFactory()
+    staff.user_permissions.set(
+        Permission.objects.filter(codename="view_order", content_type__app_label="orders")
+    )
+    client.force_login(staff)
+    url = reverse("admin:orders_order_changelist")
+
+    only_orders = client.get(url).content.decode()
+    staff.user_permissions.add(
+        Permission.objects.get(codename="view_depositevent", content_type__app_label="indexer")
+    )
+    with_events = client.get(url).content.decode()
+    client.force_login(superuser)
+    everything = client.get(url).content.decode()
+
+    deposit_events = reverse("admin:indexer_depositevent_changelist")
+    sidebar = re.compile(r'<nav class="sticky" id="nav-sidebar".*?</nav>', re.S)
+    for content in (only_orders, with_events, everything):
+        assert f'<a href="{url}" aria-current="page">' in sidebar.search(content).group()
+    assert deposit_events not in sidebar.search(only_orders).group()
+    assert deposit_events in sidebar.search(with_events).group()
+    assert reverse("admin:migrations_console") in sidebar.search(everything).group()
+    assert reverse("admin:migrations_console") in sidebar.search(only_orders).group()
