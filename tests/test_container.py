@@ -240,7 +240,7 @@ def test_the_wheel_the_image_installs_carries_every_template_and_style(tmp_path)
     needed = [
         path
         for path in tracked
-        if path.startswith("ledgerflow/")
+        if path.startswith(("ledgerflow/", "ledgerflow_v2/"))
         and path.endswith((".html", ".css", ".json", ".sql"))
         and "/migrations/" not in path
     ]
