@@ -1,7 +1,9 @@
 """A database fault that ends a command is one paragraph on stderr, never a traceback: a lost
 connection, a django_migrations table that cannot be created, a table of someone else's."""
 
+import os
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -15,6 +17,7 @@ from tests.migrating.support import (
     wait_until,
 )
 from tests.support.databases import (
+    REPO_ROOT,
     connect,
     database_url,
     manage,
@@ -218,3 +221,27 @@ def test_the_embedded_database_summary_says_where_it_lives_and_how_to_open_and_s
     assert str(tmp_path / ".pgembedded" / "data") in summary
     assert f"psql -h {embedded.socket_dir(tmp_path)} -U postgres ledgerflow" in summary
     assert "make embedded-stop" in summary
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_reader_that_stops_reading_ends_the_command_without_a_traceback(unbuffered):
+    # `manage.py help --commands | head -1`: the reader closes the pipe before the output ends.
+    env = {**os.environ, "LEDGERFLOW_ENV": "test", "PYTHONUNBUFFERED": unbuffered}
+    child = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "manage.py"), "help", "--commands"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    child.stdout.close()
+    stderr = child.stderr.read()
+    child.stderr.close()
+
+    assert child.wait(timeout=60) == 1
+    assert "Traceback" not in stderr
+    assert stderr == (
+        "error: the output was closed before the command finished (its reader, such as "
+        "`head`, stopped reading); run it again with the output in a file to see all of it.\n"
+    )
