@@ -26,10 +26,8 @@ from pathlib import Path
 from django.db import migrations, transaction
 from django.db.migrations.state import ProjectState
 
-from ledgerflow.db.expressions import Now
 from ledgerflow.db.introspection.fingerprint import is_empty
 from ledgerflow.migrating import checksums, ledger
-from ledgerflow.models import AppliedMigrationChecksum
 from ledgerflow.sql import mask, split_statements
 
 SNAPSHOT_PATH = Path(__file__).with_name("head_schema.sql")
@@ -129,26 +127,23 @@ def load(executor, plan, snapshot=None):
             cursor.execute(snapshot.sql)
             # The snapshot, as pg_dump wrote it, clears search_path for the transaction.
             cursor.execute("SELECT set_config('search_path', %s, true)", [search_path])
-        recorder = executor.recorder
         history = [key for migration, _ in plan for key in executor._history_keys(migration)]
-        recorder.migration_qs.bulk_create(
-            [recorder.Migration(app=app_label, name=name) for app_label, name, _ in history]
-        )
         # Checked equal to the code's by reason_to_replay; a squash's replaced ones are not listed.
         known = {(app_label, name): checksum for app_label, name, checksum in snapshot.migrations}
-        AppliedMigrationChecksum.objects.using(connection.alias).bulk_create(
+        ledger.record_migration(
+            connection,
+            [(app_label, name) for app_label, name, _ in history],
             [
-                AppliedMigrationChecksum(
-                    app=app_label,
-                    name=name,
-                    checksum=known.get((app_label, name))
-                    or checksums.migration_checksum(migration),
-                    algorithm=checksums.ALGORITHM,
-                    applied_at=Now(),
-                    applied_by=ledger.run_by(),
+                (
+                    app_label,
+                    name,
+                    known.get((app_label, name)) or checksums.migration_checksum(migration),
+                    checksums.ALGORITHM,
+                    None,  # no duration of its own: the load's is logged below
+                    None,
                 )
                 for app_label, name, migration in history
-            ]
+            ],
         )
         executor.check_replacements()  # a squash is recorded once all it replaces are
     state = ProjectState(real_apps=executor.loader.unmigrated_apps)
